@@ -1,0 +1,380 @@
+"""The book's layers (chapters 5-7): each has ``forward`` and ``backward(dout)``.
+
+Layers hold *references* to their parameter arrays (the optimizer updates them in place) and store the
+gradients in attributes (``dW``, ``db``, ``dgamma``, ``dbeta``). Every buffer takes the dtype of the input,
+so a float32 network stays float32 and a float64 gradient check computes in float64.
+
+Notation: N batch, C channels, H x W input, FN filters, FH x FW filter/pool window, OH x OW output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from common.functions import labels_from_target, log_softmax, sigmoid
+from common.util import col2im, conv_output_size, fold_windows, pad_hw, windows
+
+__all__ = [
+    "MulLayer",
+    "AddLayer",
+    "Relu",
+    "Sigmoid",
+    "Affine",
+    "SoftmaxWithLoss",
+    "Dropout",
+    "BatchNormalization",
+    "Convolution",
+    "Pooling",
+]
+
+
+class MulLayer:
+    """z = x * y (chapter 5's multiplication node)."""
+
+    def __init__(self) -> None:
+        self.x = None
+        self.y = None
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, dout):
+        return dout * self.y, dout * self.x
+
+
+class AddLayer:
+    """z = x + y (chapter 5's addition node)."""
+
+    def __init__(self) -> None:
+        pass
+
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, dout):
+        return dout * 1, dout * 1
+
+
+class Relu:
+    """max(0, x). ``backward`` returns a new array and never modifies ``dout`` (the book's did)."""
+
+    def __init__(self) -> None:
+        self.mask: np.ndarray | None = None  # True where x <= 0, as in the book
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.mask = x <= 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return np.where(self.mask, 0, dout).astype(dout.dtype, copy=False)
+
+
+class Sigmoid:
+    """y = 1 / (1 + exp(-x)); dx = dout * (1 - y) * y."""
+
+    def __init__(self) -> None:
+        self.out: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.out = sigmoid(x)
+        return self.out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout * (1 - self.out) * self.out
+
+
+class Affine:
+    """y = x W + b, with N-D input flattened to (N, D) and its shape restored in ``backward``.
+
+    Args:
+        W: (D, M) weights.  b: (M,) bias.
+    """
+
+    def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
+        self.W, self.b = W, b
+        self.x: np.ndarray | None = None
+        self.original_x_shape: tuple[int, ...] | None = None
+        self.dW: np.ndarray | None = None
+        self.db: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x: (N, ...) with prod(...) == D. Returns (N, M)."""
+        self.original_x_shape = x.shape
+        x2 = x.reshape(x.shape[0], -1)
+        if x2.shape[1] != self.W.shape[0]:
+            raise ValueError(
+                f"Affine: input of shape {x.shape} has {x2.shape[1]} features per sample, "
+                f"but W has shape {self.W.shape} (expects {self.W.shape[0]})"
+            )
+        self.x = x2
+        return x2 @ self.W + self.b
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dout: (N, M). Sets dW (D, M) and db (M,); returns dx of the forward input's shape."""
+        self.dW = self.x.T @ dout
+        self.db = dout.sum(axis=0)
+        return (dout @ self.W.T).reshape(self.original_x_shape)
+
+
+class SoftmaxWithLoss:
+    """Softmax followed by the cross-entropy loss, computed through log-softmax.
+
+    ``forward(x, t)``: x logits (N, K); t labels (N,) or one-hot (N, K). Returns the mean loss.
+    ``backward(dout=1)``: returns dout * (y - t) / N, where y = softmax(x). (The book ignored dout.)
+    """
+
+    def __init__(self) -> None:
+        self.loss = None
+        self.y: np.ndarray | None = None
+        self.t: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, t: np.ndarray):
+        if x.ndim != 2:
+            raise ValueError(f"SoftmaxWithLoss expects logits of shape (N, K), got {x.shape}")
+        t = np.asarray(t)
+        if t.shape[0] != x.shape[0]:
+            raise ValueError(f"SoftmaxWithLoss: logits {x.shape} and target {t.shape} have different batch sizes")
+        logp = log_softmax(x)
+        self.y = np.exp(logp)
+        n = x.shape[0]
+        if t.shape == x.shape:
+            self.t = t
+            self.loss = -np.sum(t * logp, dtype=x.dtype) / n
+        else:
+            self.t = labels_from_target(t, x.shape[1])
+            self.loss = -np.sum(logp[np.arange(n), self.t], dtype=x.dtype) / n
+        return self.loss
+
+    def backward(self, dout=1) -> np.ndarray:
+        n = self.y.shape[0]
+        dx = self.y.copy()
+        if self.t.shape == dx.shape:
+            dx -= self.t
+        else:
+            dx[np.arange(n), self.t] -= 1
+        dx *= dout / n
+        return dx
+
+
+class Dropout:
+    """Randomly zero units during training.
+
+    The book's (default) form is non-inverted: training multiplies by a 0/1 mask, testing scales by
+    (1 - dropout_ratio). With ``inverted=True`` training scales kept units by 1 / (1 - ratio) and testing
+    returns x unchanged (the modern convention); both give the same expected output.
+
+    Args:
+        dropout_ratio: probability of dropping a unit, in [0, 1).
+        rng: a ``np.random.Generator``; by default NumPy's global generator (seed it with np.random.seed).
+    """
+
+    def __init__(self, dropout_ratio: float = 0.5, inverted: bool = False,
+                 rng: np.random.Generator | None = None) -> None:
+        if not 0 <= dropout_ratio < 1:
+            raise ValueError(f"dropout_ratio must be in [0, 1), got {dropout_ratio}")
+        self.dropout_ratio = dropout_ratio
+        self.inverted = inverted
+        self.rng = rng
+        self.mask: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, train_flg: bool = True) -> np.ndarray:
+        keep = 1 - self.dropout_ratio
+        if train_flg:
+            u = self.rng.random(x.shape) if self.rng is not None else np.random.random_sample(x.shape)
+            self.mask = u > self.dropout_ratio
+            scale = 1 / keep if self.inverted else 1
+            return x * self.mask * np.asarray(scale, dtype=x.dtype)
+        return x if self.inverted else x * np.asarray(keep, dtype=x.dtype)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        scale = 1 / (1 - self.dropout_ratio) if self.inverted else 1
+        return dout * self.mask * np.asarray(scale, dtype=dout.dtype)
+
+
+class BatchNormalization:
+    """Batch normalisation y = gamma * (x - mean) / sqrt(var + eps) + beta.
+
+    Modes, chosen by the size of ``gamma``:
+      * per activation (the book): 2-D input (N, D) with D = gamma.size, or 4-D input (N, C, H, W) with
+        C*H*W = gamma.size (flattened to (N, C*H*W));
+      * per channel (for CNNs): 4-D input with C = gamma.size, statistics over N, H and W.
+
+    Args:
+        gamma, beta: scale and shift, same size. Running statistics have gamma's size.
+        momentum: running average factor; running = momentum * running + (1 - momentum) * batch.
+    """
+
+    eps = 1e-6
+
+    def __init__(self, gamma: np.ndarray, beta: np.ndarray, momentum: float = 0.9,
+                 running_mean: np.ndarray | None = None, running_var: np.ndarray | None = None) -> None:
+        if gamma.shape != beta.shape:
+            raise ValueError(f"gamma {gamma.shape} and beta {beta.shape} must have the same shape")
+        self.gamma, self.beta, self.momentum = gamma, beta, momentum
+        self.running_mean = running_mean
+        self.running_var = running_var
+        self.input_shape: tuple[int, ...] | None = None
+        self.batch_size = None
+        self.xc = None
+        self.std = None
+        self.xn = None
+        self.dgamma = None
+        self.dbeta = None
+
+    def _to_2d(self, x: np.ndarray) -> np.ndarray:
+        d = self.gamma.size
+        if x.ndim == 2 and x.shape[1] == d:
+            return x
+        if x.ndim == 4 and x.shape[1] * x.shape[2] * x.shape[3] == d:
+            return x.reshape(x.shape[0], -1)
+        if x.ndim == 4 and x.shape[1] == d:
+            return x.transpose(0, 2, 3, 1).reshape(-1, d)  # (N*H*W, C)
+        raise ValueError(
+            f"BatchNormalization with gamma of size {d} cannot normalise input of shape {x.shape}: expected "
+            f"(N, {d}), (N, C, H, W) with C*H*W == {d} (per activation) or C == {d} (per channel)"
+        )
+
+    def _from_2d(self, y: np.ndarray) -> np.ndarray:
+        shape = self.input_shape
+        if len(shape) == 4 and shape[1] == self.gamma.size and shape[1] * shape[2] * shape[3] != self.gamma.size:
+            n, c, h, w = shape
+            return y.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+        return y.reshape(shape)
+
+    def forward(self, x: np.ndarray, train_flg: bool = True) -> np.ndarray:
+        self.input_shape = x.shape
+        x2 = self._to_2d(x)
+        gamma = self.gamma.reshape(-1)
+        beta = self.beta.reshape(-1)
+        if self.running_mean is None:
+            self.running_mean = np.zeros(gamma.size, dtype=x.dtype)
+            self.running_var = np.zeros(gamma.size, dtype=x.dtype)
+        if train_flg:
+            mu = x2.mean(axis=0)
+            xc = x2 - mu
+            var = np.mean(xc ** 2, axis=0)
+            std = np.sqrt(var + self.eps)
+            xn = xc / std
+            self.batch_size, self.xc, self.xn, self.std = x2.shape[0], xc, xn, std
+            m = self.momentum
+            self.running_mean *= m
+            self.running_mean += (1 - m) * mu
+            self.running_var *= m
+            self.running_var += (1 - m) * var
+        else:
+            xn = (x2 - self.running_mean) / np.sqrt(self.running_var + self.eps)
+        return self._from_2d(gamma * xn + beta)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        d2 = self._to_2d(dout)
+        gamma = self.gamma.reshape(-1)
+        self.dbeta = d2.sum(axis=0).reshape(self.beta.shape)
+        self.dgamma = np.sum(self.xn * d2, axis=0).reshape(self.gamma.shape)
+        dxn = gamma * d2
+        # dx = (dxn - mean(dxn) - xn * mean(dxn * xn)) / std
+        dx = (dxn - dxn.mean(axis=0) - self.xn * np.mean(dxn * self.xn, axis=0)) / self.std
+        return self._from_2d(dx)
+
+
+def _check_conv_input(x: np.ndarray, W: np.ndarray, stride: int, pad: int) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"Convolution expects input (N, C, H, W), got shape {x.shape}")
+    if x.shape[1] != W.shape[1]:
+        raise ValueError(
+            f"Convolution: input has {x.shape[1]} channels (shape {x.shape}) but filters W have shape "
+            f"{W.shape}, expecting C = {W.shape[1]}"
+        )
+    fh, fw = W.shape[2:]
+    if x.shape[2] + 2 * pad < fh or x.shape[3] + 2 * pad < fw:
+        raise ValueError(
+            f"Convolution: filter {fh}x{fw} larger than the padded input {x.shape[2] + 2 * pad}x"
+            f"{x.shape[3] + 2 * pad} (input {x.shape}, pad={pad}, stride={stride})"
+        )
+
+
+class Convolution:
+    """2-D cross-correlation, as a matrix product of the im2col matrix with the flattened filters.
+
+    Args:
+        W: (FN, C, FH, FW) filters.  b: (FN,) bias.  stride, pad: ints.
+
+    forward: x (N, C, H, W) -> (N, FN, OH, OW). The column matrix (N*OH*OW, C*FH*FW) is kept for backward.
+    """
+
+    def __init__(self, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0) -> None:
+        if W.ndim != 4:
+            raise ValueError(f"Convolution filters must be (FN, C, FH, FW), got shape {W.shape}")
+        self.W, self.b, self.stride, self.pad = W, b, int(stride), int(pad)
+        self.x: np.ndarray | None = None
+        self.col: np.ndarray | None = None
+        self.col_W: np.ndarray | None = None
+        self.dW: np.ndarray | None = None
+        self.db: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        _check_conv_input(x, self.W, self.stride, self.pad)
+        fn, c, fh, fw = self.W.shape
+        n, _, h, w = x.shape
+        oh = conv_output_size(h, fh, self.stride, self.pad)
+        ow = conv_output_size(w, fw, self.stride, self.pad)
+        win = windows(x, fh, fw, self.stride, self.pad)  # (N, C, OH, OW, FH, FW) view
+        col = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * fh * fw)  # im2col, one copy
+        col_W = self.W.reshape(fn, -1).T  # (C*FH*FW, FN)
+        out = col @ col_W + self.b  # (N*OH*OW, FN)
+        self.x, self.col, self.col_W = x, col, col_W
+        return out.reshape(n, oh, ow, fn).transpose(0, 3, 1, 2)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dout (N, FN, OH, OW) -> dx (N, C, H, W); sets dW (FN, C, FH, FW) and db (FN,)."""
+        fn, c, fh, fw = self.W.shape
+        d2 = dout.transpose(0, 2, 3, 1).reshape(-1, fn)  # (N*OH*OW, FN)
+        self.db = d2.sum(axis=0)
+        self.dW = (self.col.T @ d2).T.reshape(fn, c, fh, fw)
+        dcol = d2 @ self.col_W.T  # (N*OH*OW, C*FH*FW)
+        return col2im(dcol, self.x.shape, fh, fw, self.stride, self.pad)
+
+
+class Pooling:
+    """Max pooling over (pool_h, pool_w) windows. Padding (pad > 0) pads with -inf, so it never wins.
+
+    forward: x (N, C, H, W) -> (N, C, OH, OW), a max over the pool_h*pool_w strided slices.
+    pad may be at most half the window, so that every window holds at least one real value.
+    backward: each window's gradient goes to exactly one maximum (the first in row-major window order),
+    accumulated where windows overlap.
+    """
+
+    def __init__(self, pool_h: int, pool_w: int, stride: int = 2, pad: int = 0) -> None:
+        self.pool_h, self.pool_w, self.stride, self.pad = int(pool_h), int(pool_w), int(stride), int(pad)
+        if self.stride < 1 or self.pad < 0 or 2 * self.pad > min(self.pool_h, self.pool_w):
+            raise ValueError(
+                f"Pooling {self.pool_h}x{self.pool_w} needs stride >= 1 and 0 <= pad <= half the window "
+                f"(a window of padding only has no maximum); got stride={stride}, pad={pad}"
+            )
+        self.x: np.ndarray | None = None
+        self.out: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim != 4:
+            raise ValueError(f"Pooling expects input (N, C, H, W), got shape {x.shape}")
+        win = windows(pad_hw(x, self.pad, -np.inf), self.pool_h, self.pool_w, self.stride, 0)
+        out = win[..., 0, 0].copy()  # (N, C, OH, OW)
+        for i in range(self.pool_h):
+            for j in range(self.pool_w):
+                if i or j:
+                    np.maximum(out, win[..., i, j], out=out)
+        self.x, self.out = x, out
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dout (N, C, OH, OW) -> dx (N, C, H, W)."""
+        win = windows(pad_hw(self.x, self.pad, -np.inf), self.pool_h, self.pool_w, self.stride, 0)
+        col6 = np.zeros(dout.shape[:2] + (self.pool_h, self.pool_w) + dout.shape[2:], dtype=dout.dtype)
+        taken = np.zeros(dout.shape, dtype=bool)
+        for i in range(self.pool_h):
+            for j in range(self.pool_w):
+                hit = win[..., i, j] == self.out
+                hit &= ~taken
+                taken |= hit
+                col6[:, :, i, j] = np.where(hit, dout, 0)
+        return fold_windows(col6, self.x.shape, self.stride, self.pad)
