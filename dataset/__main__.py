@@ -1,0 +1,7 @@
+"""``python -m dataset``: the same as ``python -m dataset.mnist`` (fetch, verify and cache MNIST)."""
+
+import sys
+
+from dataset.mnist import main
+
+sys.exit(main())
