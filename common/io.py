@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -40,12 +41,30 @@ def save_params(params: dict[str, np.ndarray], file_name: str | os.PathLike) -> 
     if path.suffix != ".npz":
         raise ValueError(f"parameters are saved as .npz (safe to load); got {str(path)!r}")
     arrays = {key: np.asarray(value) for key, value in params.items()}
-    return atomic_write(path, lambda f: np.savez(f, **arrays))
+    bad = [key for key in arrays if not isinstance(key, str)]
+    if bad:
+        raise TypeError(f"parameter names must be strings, got {bad!r}")
+    return atomic_write(path, lambda f: _write_npz(f, arrays))
+
+
+def _write_npz(f, arrays: dict[str, np.ndarray]) -> None:
+    """The .npz format of ``np.savez`` (one ``<key>.npy`` per array in a zip), written with allow_pickle=False
+    so an object array fails here instead of producing a file that cannot be loaded. Unlike ``np.savez(f,
+    **arrays)`` it accepts every name, including ``file`` and ``allow_pickle``."""
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for key, value in arrays.items():
+            with zf.open(f"{key}.npy", mode="w", force_zip64=True) as member:
+                np.lib.format.write_array(member, value, allow_pickle=False)
 
 
 def load_params(file_name: str | os.PathLike, allow_pickle: bool = False) -> dict[str, np.ndarray]:
-    """Read a dict of arrays from an ``.npz`` file (or, only with ``allow_pickle=True``, a ``.pkl``)."""
+    """Read a dict of arrays from an ``.npz`` file (or, only with ``allow_pickle=True``, a ``.pkl``).
+
+    A name without a suffix means ``<name>.npz``, the file :func:`save_params` wrote for it.
+    """
     path = Path(file_name)
+    if path.suffix == "":
+        path = path.with_suffix(".npz")
     if path.suffix == ".pkl":
         if not allow_pickle:
             raise ValueError(

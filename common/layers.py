@@ -185,10 +185,14 @@ class Dropout:
             self.mask = u > self.dropout_ratio
             scale = 1 / keep if self.inverted else 1
             return x * self.mask * np.asarray(scale, dtype=x.dtype)
+        self.mask = None  # test mode: a fixed scale, no mask
         return x if self.inverted else x * np.asarray(keep, dtype=x.dtype)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        scale = 1 / (1 - self.dropout_ratio) if self.inverted else 1
+        keep = 1 - self.dropout_ratio
+        if self.mask is None:  # after a test-mode forward
+            return dout if self.inverted else dout * np.asarray(keep, dtype=dout.dtype)
+        scale = 1 / keep if self.inverted else 1
         return dout * self.mask * np.asarray(scale, dtype=dout.dtype)
 
 
@@ -263,7 +267,9 @@ class BatchNormalization:
             self.running_var *= m
             self.running_var += (1 - m) * var
         else:
-            xn = (x2 - self.running_mean) / np.sqrt(self.running_var + self.eps)
+            std = np.sqrt(self.running_var + self.eps)
+            xn = (x2 - self.running_mean) / std
+            self.batch_size, self.xc, self.xn, self.std = None, None, xn, std
         return self._from_2d(gamma * xn + beta)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
@@ -272,6 +278,8 @@ class BatchNormalization:
         self.dbeta = d2.sum(axis=0).reshape(self.beta.shape)
         self.dgamma = np.sum(self.xn * d2, axis=0).reshape(self.gamma.shape)
         dxn = gamma * d2
+        if self.batch_size is None:  # after a test-mode forward the statistics are constants
+            return self._from_2d(dxn / self.std)
         # dx = (dxn - mean(dxn) - xn * mean(dxn * xn)) / std
         dx = (dxn - dxn.mean(axis=0) - self.xn * np.mean(dxn * self.xn, axis=0)) / self.std
         return self._from_2d(dx)

@@ -1,0 +1,157 @@
+"""common.optimizer: one and two steps against hand-written formulas, convergence on the book's f(x, y),
+in-place updates, key checks and make_optimizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from common.layers import Affine
+from common.optimizer import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, make_optimizer
+
+P0 = np.array([1.0, -2.0, 0.5])
+G1 = np.array([0.3, -0.1, 2.0])
+G2 = np.array([-0.2, 0.4, 1.0])
+LR = 0.1
+EPS = 1e-7
+
+
+def two_steps(opt):
+    """Apply G1 then G2 to a copy of P0; return the parameter after each step."""
+    p = P0.copy()
+    opt.update({"p": p}, {"p": G1})
+    p1 = p.copy()
+    opt.update({"p": p}, {"p": G2})
+    return p1, p.copy()
+
+
+def test_sgd_step():
+    p1, p2 = two_steps(SGD(lr=LR))
+    np.testing.assert_allclose(p1, P0 - LR * G1, rtol=1e-15)
+    np.testing.assert_allclose(p2, P0 - LR * G1 - LR * G2, rtol=1e-15)
+
+
+def test_momentum_two_steps():
+    m = 0.9
+    p1, p2 = two_steps(Momentum(lr=LR, momentum=m))
+    v1 = -LR * G1
+    v2 = m * v1 - LR * G2
+    np.testing.assert_allclose(p1, P0 + v1, rtol=1e-14)
+    np.testing.assert_allclose(p2, P0 + v1 + v2, rtol=1e-14)
+
+
+def test_nesterov_two_steps():
+    """The corrected form: p += m^2 v - (1 + m) lr g, then v = m v - lr g."""
+    m = 0.9
+    p1, p2 = two_steps(Nesterov(lr=LR, momentum=m))
+    # step 1 (v = 0): p1 = p0 - (1 + m) lr g1, v1 = -lr g1
+    np.testing.assert_allclose(p1, P0 - 1.9 * LR * G1, rtol=1e-14)
+    v1 = -LR * G1
+    np.testing.assert_allclose(p2, p1 + 0.81 * v1 - 1.9 * LR * G2, rtol=1e-14)
+
+
+def test_adagrad_two_steps():
+    p1, p2 = two_steps(AdaGrad(lr=LR))
+    # first step: h = g1^2, so the step is lr * sign(g1) up to eps
+    np.testing.assert_allclose(p1, P0 - LR * G1 / (np.abs(G1) + EPS), rtol=1e-14)
+    np.testing.assert_allclose(p2, p1 - LR * G2 / (np.sqrt(G1 ** 2 + G2 ** 2) + EPS), rtol=1e-14)
+
+
+def test_rmsprop_two_steps():
+    d = 0.99
+    p1, p2 = two_steps(RMSprop(lr=LR, decay_rate=d))
+    h1 = (1 - d) * G1 ** 2
+    h2 = d * h1 + (1 - d) * G2 ** 2
+    np.testing.assert_allclose(p1, P0 - LR * G1 / (np.sqrt(h1) + EPS), rtol=1e-14)
+    np.testing.assert_allclose(p2, p1 - LR * G2 / (np.sqrt(h2) + EPS), rtol=1e-14)
+
+
+def test_adam_two_steps():
+    """Bias correction folded into the step, as the docstring writes it:
+    p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)."""
+    lr, b1, b2 = 0.01, 0.9, 0.999
+    p1, p2 = two_steps(Adam(lr=lr, beta1=b1, beta2=b2))
+    m1, v1 = 0.1 * G1, 0.001 * G1 ** 2
+    m2, v2 = 0.9 * m1 + 0.1 * G2, 0.999 * v1 + 0.001 * G2 ** 2
+    step1 = lr * np.sqrt(1 - b2) / (1 - b1) * m1 / (np.sqrt(v1) + EPS)
+    step2 = lr * np.sqrt(1 - b2 ** 2) / (1 - b1 ** 2) * m2 / (np.sqrt(v2) + EPS)
+    np.testing.assert_allclose(p1, P0 - step1, rtol=1e-12)
+    np.testing.assert_allclose(p2, P0 - step1 - step2, rtol=1e-12)
+    # the bias correction makes the first step about lr * sign(g)
+    np.testing.assert_allclose(P0 - p1, lr * np.sign(G1), rtol=1e-4)
+
+
+MINIMISE = [
+    (SGD, 0.95),
+    (Momentum, 0.1),
+    (Nesterov, 0.1),
+    (AdaGrad, 1.5),
+    (RMSprop, 0.1),
+    (Adam, 0.3),
+]
+
+
+@pytest.mark.parametrize("cls, lr", MINIMISE, ids=[c.__name__ for c, _ in MINIMISE])
+def test_minimises_book_function(cls, lr):
+    """f(x, y) = x^2 / 20 + y^2 from (-7, 2), the book's optimizer comparison, driven to near (0, 0)."""
+    xy = np.array([-7.0, 2.0])
+    opt = cls(lr=lr)
+    for _ in range(300):
+        opt.update({"xy": xy}, {"xy": np.array([xy[0] / 10, 2 * xy[1]])})
+    assert np.hypot(*xy) < 1e-2
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_update_is_in_place_and_layers_see_it(name):
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((4, 3)).astype(np.float32)
+    b = np.zeros(3, dtype=np.float32)
+    layer = Affine(W, b)
+    params = {"W": W, "b": b}
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    y0 = layer.forward(x)
+    layer.backward(np.ones_like(y0))
+    opt = make_optimizer(name, lr=0.1)
+    opt.update(params, {"W": layer.dW, "b": layer.db})
+    assert params["W"] is W and layer.W is W and params["b"] is b
+    assert W.dtype == np.float32 and b.dtype == np.float32
+    assert not np.allclose(layer.forward(x), y0)  # the layer computes with the updated arrays
+    np.testing.assert_allclose(layer.forward(x), x @ W + b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_mismatched_keys_raise(name):
+    opt = make_optimizer(name)
+    params = {"W1": np.zeros(2), "b1": np.zeros(2)}
+    with pytest.raises(ValueError, match="b1") as err:
+        opt.update(params, {"W1": np.zeros(2)})
+    assert "same keys" in str(err.value)
+    with pytest.raises(ValueError, match="W2"):
+        opt.update(params, {"W1": np.zeros(2), "b1": np.zeros(2), "W2": np.zeros(2)})
+    with pytest.raises(ValueError, match=r"\(3,\)"):
+        opt.update(params, {"W1": np.zeros(3), "b1": np.zeros(2)})
+    np.testing.assert_array_equal(params["W1"], 0)
+
+
+@pytest.mark.parametrize("spelling, cls", [
+    ("sgd", SGD), ("SGD", SGD), ("Momentum", Momentum), ("NESTEROV", Nesterov),
+    ("AdaGrad", AdaGrad), ("adagrad", AdaGrad), ("RMSprop", RMSprop), ("rmsprop", RMSprop), ("Adam", Adam),
+])
+def test_make_optimizer_case_insensitive(spelling, cls):
+    assert type(make_optimizer(spelling)) is cls
+
+
+def test_make_optimizer_passes_parameters_and_rejects_unknown_names():
+    opt = make_optimizer("Adam", lr=0.002, beta1=0.8)
+    assert (opt.lr, opt.beta1, opt.beta2) == (0.002, 0.8, 0.999)
+    with pytest.raises(ValueError, match="adamw"):
+        make_optimizer("adamw")
+
+
+def test_book_defaults():
+    assert SGD().lr == 0.01
+    assert (Momentum().lr, Momentum().momentum) == (0.01, 0.9)
+    assert (Nesterov().lr, Nesterov().momentum) == (0.01, 0.9)
+    assert AdaGrad().lr == 0.01
+    assert (RMSprop().lr, RMSprop().decay_rate) == (0.01, 0.99)
+    assert (Adam().lr, Adam().beta1, Adam().beta2) == (0.001, 0.9, 0.999)
