@@ -1,0 +1,35 @@
+"""Chapter 3.2.7: the graph of ReLU h(x) = max(0, x), on [-5, 5).
+
+Run ``python -m ch03_network.relu``; the figure goes to figures/relu.png (or ``--save``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from common.cli import make_parser, seed_everything
+from common.functions import relu
+from common.plotting import finish_figure, plt
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Plot ReLU and save the figure."""
+    args = make_parser("Plot the ReLU function (chapter 3)", quick=True).parse_args(argv)
+    seed_everything(args.seed)
+    x = np.arange(-5.0, 5.0, 0.1, dtype=np.float32)
+    y = relu(x)
+    fig, ax = plt.subplots()
+    ax.plot(x, y)
+    ax.set_ylim(-1.0, 5.5)
+    ax.set_xlabel("x")
+    ax.set_ylabel("h(x)")
+    ax.set_title("ReLU")
+    finish_figure(fig, args, default_name="relu.png")
+
+
+if __name__ == "__main__":
+    main()
