@@ -1,0 +1,257 @@
+"""The chapter-6 ``Trainer``: mini-batch training of any network with ``params``, ``gradient`` and ``predict``.
+
+How it differs from the book's trainer (same constructor, same printed lines, same history lists):
+
+* an epoch is one pass over a fresh random permutation of the training set, so every sample is used exactly
+  once per epoch (the book samples each batch with replacement);
+* ``iter_per_epoch`` is the int ceil(N / mini_batch_size) and the last, smaller batch is trained on (the book's
+  float iterations-per-epoch silently skips epochs when N is not a multiple of the batch size);
+* the loss recorded in ``train_loss_list`` is the one ``network.gradient`` already computed (read from
+  ``network.last_layer.loss`` or ``network.lastLayer.loss``), i.e. the mini-batch loss *before* the update and
+  without a weight-decay penalty; the book ran an extra forward pass after the update to get it. Only networks
+  without such a layer fall back to ``network.loss(x, t)``;
+* no loss line per iteration: one tqdm progress bar per epoch shows the running mean loss;
+* accuracies are computed in mini-batches of ``eval_batch_size`` (memory stays small for CNNs) and count every
+  sample, including the last partial batch;
+* a NaN or infinite loss stops training at once with a ``FloatingPointError`` naming the epoch and iteration;
+* extras, all off by default: ``seed``, ``lr_decay``, a validation set with early stopping, data augmentation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from common.optimizer import make_optimizer
+
+__all__ = ["Trainer", "batched_accuracy"]
+
+
+def _labels(t: np.ndarray) -> np.ndarray:
+    """Integer labels (N,) from labels (N,) or one-hot targets (N, K)."""
+    t = np.asarray(t)
+    return t.argmax(axis=1) if t.ndim == 2 else t
+
+
+def batched_accuracy(network, x: np.ndarray, t: np.ndarray, batch_size: int = 100) -> float:
+    """Fraction of samples whose ``argmax(network.predict(x_chunk))`` equals the label.
+
+    Args:
+        network: anything with ``predict(x) -> (n, K)`` scores.
+        x: (N, ...) inputs.  t: (N,) labels or (N, K) one-hot.
+        batch_size: samples per ``predict`` call; the last chunk may be smaller and still counts.
+
+    Returns:
+        a Python float in [0, 1]; 0.0 for an empty set.
+    """
+    n = len(x)
+    if len(t) != n:
+        raise ValueError(f"x has {n} samples but t has {len(t)}")
+    if n == 0:
+        return 0.0
+    labels = _labels(t)
+    correct = 0
+    for start in range(0, n, batch_size):
+        y = network.predict(x[start:start + batch_size])
+        correct += int(np.sum(np.argmax(y, axis=1) == labels[start:start + batch_size]))
+    return correct / n
+
+
+class Trainer:
+    """Train ``network`` with mini-batches for a number of epochs and record loss and accuracy histories.
+
+    Args:
+        network: has ``params`` (dict of arrays), ``gradient(x, t) -> grads`` (same keys) and ``predict(x)``.
+        x_train: (N, ...) training inputs.  t_train: (N,) labels or (N, K) one-hot.
+        x_test, t_test: the test set, same layout.
+        epochs: passes over the training set.
+        mini_batch_size: samples per update; the last batch of an epoch holds the rest.
+        optimizer: a name (sgd, momentum, nesterov, adagrad, rmsprop, adam; case-insensitive) or an object
+            with ``update(params, grads)``.
+        optimizer_param: keyword arguments of the optimizer (default ``{'lr': 0.01}``).
+        evaluate_sample_num_per_epoch: evaluate the per-epoch train/test accuracy on the first this many
+            samples of each set (all when None). The final test accuracy always uses the whole test set.
+        verbose: print the book's epoch lines and show progress bars; False prints nothing at all.
+
+    Keyword-only extras:
+        seed: seeds the ``np.random.Generator`` used for shuffling (and passed to ``augment``).
+        lr_decay: multiply ``optimizer.lr`` by this factor after every epoch.
+        x_val, t_val: a validation set; its accuracy goes to ``val_acc_list`` every epoch.
+        early_stopping_patience: stop when the validation accuracy has not improved for this many epochs
+            (needs ``x_val``; the test set is never used for decisions).
+        augment: ``augment(x_batch, rng) -> x_batch``, applied to every training mini-batch.
+        eval_batch_size: samples per ``predict`` call when measuring accuracy.
+    """
+
+    def __init__(self, network, x_train: np.ndarray, t_train: np.ndarray, x_test: np.ndarray, t_test: np.ndarray,
+                 epochs: int = 20, mini_batch_size: int = 100, optimizer="SGD", optimizer_param: dict | None = None,
+                 evaluate_sample_num_per_epoch: int | None = None, verbose: bool = True, *,
+                 seed: int | None = None, lr_decay: float | None = None,
+                 x_val: np.ndarray | None = None, t_val: np.ndarray | None = None,
+                 early_stopping_patience: int | None = None,
+                 augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+                 eval_batch_size: int = 100) -> None:
+        for name, x, t in (("train", x_train, t_train), ("test", x_test, t_test), ("val", x_val, t_val)):
+            if (x is None) != (t is None):
+                raise ValueError(f"give both x_{name} and t_{name}, or neither")
+            if x is not None and len(x) != len(t):
+                raise ValueError(f"x_{name} has {len(x)} samples but t_{name} has {len(t)}")
+        if len(x_train) == 0:
+            raise ValueError("the training set is empty")
+        if int(epochs) != epochs or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+        if int(mini_batch_size) != mini_batch_size or mini_batch_size < 1:
+            raise ValueError(f"mini_batch_size must be a positive int, got {mini_batch_size!r}")
+        if int(eval_batch_size) != eval_batch_size or eval_batch_size < 1:
+            raise ValueError(f"eval_batch_size must be a positive int, got {eval_batch_size!r}")
+        if lr_decay is not None and lr_decay <= 0:
+            raise ValueError(f"lr_decay must be a positive factor, got {lr_decay!r}")
+        if early_stopping_patience is not None:
+            if x_val is None:
+                raise ValueError("early_stopping_patience needs a validation set (x_val, t_val); "
+                                 "the test set is never used to decide when to stop")
+            if early_stopping_patience < 1:
+                raise ValueError(f"early_stopping_patience must be >= 1, got {early_stopping_patience!r}")
+
+        self.network = network
+        self.x_train, self.t_train = x_train, t_train
+        self.x_test, self.t_test = x_test, t_test
+        self.x_val, self.t_val = x_val, t_val
+        self.epochs = int(epochs)
+        self.batch_size = int(mini_batch_size)
+        self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
+        self.verbose = verbose
+        self.lr_decay = lr_decay
+        self.early_stopping_patience = early_stopping_patience
+        self.augment = augment
+        self.eval_batch_size = int(eval_batch_size)
+        self.rng = np.random.default_rng(seed)
+
+        if isinstance(optimizer, str):
+            params = {"lr": 0.01} if optimizer_param is None else dict(optimizer_param)
+            self.optimizer = make_optimizer(optimizer, **params)
+        elif hasattr(optimizer, "update"):
+            self.optimizer = optimizer
+        else:
+            raise TypeError(f"optimizer must be a name or an object with update(params, grads), got {optimizer!r}")
+
+        self.train_size = len(x_train)
+        self.iter_per_epoch = math.ceil(self.train_size / self.batch_size)
+        self.max_iter = self.epochs * self.iter_per_epoch
+        self.current_iter = 0
+        self.current_epoch = 0
+
+        self.train_loss_list: list[float] = []
+        self.train_acc_list: list[float] = []
+        self.test_acc_list: list[float] = []
+        self.val_acc_list: list[float] = []
+        self.best_val_acc: float | None = None
+        self.best_epoch: int | None = None
+        self.stopped_early = False
+        self.final_test_acc: float | None = None
+
+        self._perm: np.ndarray | None = None
+        self._batch_in_epoch = 0
+        self._epoch_loss_sum = 0.0
+        self._bar = None
+
+    # -- one update ---------------------------------------------------------------------------------------------
+
+    def _batch_loss(self, x_batch: np.ndarray, t_batch: np.ndarray) -> float:
+        for name in ("last_layer", "lastLayer"):
+            layer = getattr(self.network, name, None)
+            if layer is not None and getattr(layer, "loss", None) is not None:
+                return float(layer.loss)
+        return float(self.network.loss(x_batch, t_batch))
+
+    def train_step(self) -> float:
+        """One optimizer update on the next mini-batch of the current epoch; returns that batch's loss.
+
+        The first step of an epoch draws a new permutation; the last one closes the epoch (accuracies,
+        printing, lr decay, early stopping).
+        """
+        if self._batch_in_epoch == 0:
+            self._perm = self.rng.permutation(self.train_size)
+            self._epoch_loss_sum = 0.0
+            self._bar = tqdm(total=self.iter_per_epoch, desc=f"epoch {self.current_epoch + 1}/{self.epochs}",
+                             disable=not self.verbose, leave=False)
+        start = self._batch_in_epoch * self.batch_size
+        idx = self._perm[start:start + self.batch_size]
+        x_batch, t_batch = self.x_train[idx], self.t_train[idx]
+        if self.augment is not None:
+            x_batch = self.augment(x_batch, self.rng)
+
+        grads = self.network.gradient(x_batch, t_batch)
+        loss = self._batch_loss(x_batch, t_batch)
+        if not math.isfinite(loss):
+            self._close_bar()
+            self._batch_in_epoch = 0
+            raise FloatingPointError(
+                f"the training loss became {loss} at epoch {self.current_epoch + 1}, iteration {self.current_iter + 1} "
+                f"(batch {self._batch_in_epoch + 1} of the epoch); training diverged. "
+                f"Try a smaller learning rate (optimizer_param={{'lr': ...}})."
+            )
+        self.optimizer.update(self.network.params, grads)
+        self.train_loss_list.append(loss)
+        self.current_iter += 1
+        self._batch_in_epoch += 1
+        self._epoch_loss_sum += loss
+        self._bar.update(1)
+        self._bar.set_postfix(loss=f"{self._epoch_loss_sum / self._batch_in_epoch:.4f}", refresh=False)
+
+        if self._batch_in_epoch == self.iter_per_epoch:
+            self._batch_in_epoch = 0
+            self._close_bar()
+            self._end_epoch()
+        return loss
+
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    # -- epoch bookkeeping --------------------------------------------------------------------------------------
+
+    def _first(self, x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = self.evaluate_sample_num_per_epoch
+        return (x, t) if n is None else (x[:n], t[:n])
+
+    def _end_epoch(self) -> None:
+        self.current_epoch += 1
+        train_acc = batched_accuracy(self.network, *self._first(self.x_train, self.t_train), self.eval_batch_size)
+        test_acc = batched_accuracy(self.network, *self._first(self.x_test, self.t_test), self.eval_batch_size)
+        self.train_acc_list.append(train_acc)
+        self.test_acc_list.append(test_acc)
+        line = f"=== epoch:{self.current_epoch}, train acc:{train_acc}, test acc:{test_acc}"
+        if self.x_val is not None:
+            val_acc = batched_accuracy(self.network, self.x_val, self.t_val, self.eval_batch_size)
+            self.val_acc_list.append(val_acc)
+            line += f", val acc:{val_acc}"
+            if self.best_val_acc is None or val_acc > self.best_val_acc:
+                self.best_val_acc, self.best_epoch = val_acc, self.current_epoch
+        if self.verbose:
+            print(line + " ===")
+
+        if self.lr_decay is not None:
+            self.optimizer.lr *= self.lr_decay
+        patience = self.early_stopping_patience
+        if patience is not None and self.current_epoch - self.best_epoch >= patience:
+            self.stopped_early = True
+            if self.verbose:
+                print(f"early stopping: validation accuracy has not improved for {patience} epochs "
+                      f"(best {self.best_val_acc} at epoch {self.best_epoch})")
+
+    # -- the whole run ------------------------------------------------------------------------------------------
+
+    def train(self) -> None:
+        """Run ``max_iter`` updates (``epochs`` full epochs, fewer on early stopping), then measure and print the
+        final accuracy on the whole test set (stored in ``final_test_acc``)."""
+        while self.current_iter < self.max_iter and not self.stopped_early:
+            self.train_step()
+        self.final_test_acc = batched_accuracy(self.network, self.x_test, self.t_test, self.eval_batch_size)
+        if self.verbose:
+            print("=============== Final Test Accuracy ===============")
+            print(f"test acc:{self.final_test_acc}")
