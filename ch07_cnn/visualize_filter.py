@@ -1,0 +1,63 @@
+"""The 30 first-layer filters of SimpleConvNet before training (random) and after training (shipped weights).
+
+Before training the 5x5 filters are noise; after training many are edge and blob detectors (book figure 7-24).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ch07_cnn.simple_convnet import SimpleConvNet
+from common.cli import make_parser, seed_everything
+from common.plotting import finish_figure, plt
+
+SHIPPED_PARAMS = Path(__file__).resolve().with_name("params.npz")
+
+
+def load_trained(path: str | Path) -> SimpleConvNet:
+    """A SimpleConvNet with the weights of ``path``; a clear SystemExit when the file is missing."""
+    path = Path(path)
+    if not path.exists():
+        raise SystemExit(f"no trained weights at {path}: run `python -m ch07_cnn.train_convnet` first "
+                         "(or pass --params PATH)")
+    network = SimpleConvNet()
+    network.load_params(path)
+    return network
+
+
+def filter_grid(fig, filters: np.ndarray, title: str, ncols: int = 6) -> None:
+    """Draw filters (FN, C, FH, FW) (channel 0) as a grid of grey images on ``fig`` (a figure or subfigure)."""
+    fn = filters.shape[0]
+    nrows = int(np.ceil(fn / ncols))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i < fn:
+            ax.imshow(filters[i, 0], cmap="gray_r", interpolation="nearest")
+        else:
+            ax.axis("off")
+    fig.suptitle(title)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = make_parser(__doc__.splitlines()[0], quick=True)
+    parser.add_argument("--params", default=str(SHIPPED_PARAMS),
+                        help="trained SimpleConvNet weights (default: the shipped ch07_cnn/params.npz)")
+    args = parser.parse_args(argv)
+    seed_everything(args.seed)
+
+    before = SimpleConvNet().params["W1"]
+    after = load_trained(args.params).params["W1"]
+    fig = plt.figure(figsize=(12, 5), layout="constrained")
+    left, right = fig.subfigures(1, 2, wspace=0.05)
+    filter_grid(left, before, "before training (random init)")
+    filter_grid(right, after, "after training")
+    print(f"W1 {after.shape}: std before {before.std():.4f}, after {after.std():.4f}")
+    finish_figure(fig, args, default_name="visualize_filter.png")
+
+
+if __name__ == "__main__":
+    main()
