@@ -10,7 +10,10 @@ import matplotlib.cbook as cbook
 import numpy as np
 from PIL import Image
 
-from ch07_cnn.visualize_filter import SHIPPED_PARAMS, load_trained
+from ch07_cnn.simple_convnet import SimpleConvNet
+from ch07_cnn.train_convnet import SHIPPED_PARAMS
+from ch07_cnn.training import load_trained
+from ch07_cnn.visualize_filter import TRAIN_COMMAND
 from common.cli import make_parser, seed_everything
 from common.layers import Convolution
 from common.plotting import finish_figure, plt
@@ -41,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     seed_everything(args.seed)
 
-    W1 = load_trained(args.params).params["W1"]
+    W1 = load_trained(SimpleConvNet, args.params, TRAIN_COMMAND).params["W1"]
     bad = [i for i in args.filters if not 0 <= i < W1.shape[0]]
     if bad:
         parser.error(f"filter indices {bad} out of range: the network has {W1.shape[0]} filters (0..{W1.shape[0] - 1})")

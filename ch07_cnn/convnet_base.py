@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from common import io
 
@@ -64,6 +65,17 @@ class ConvNetBase:
             raise TypeError(f"images must be numeric, got dtype {x.dtype}")
         return x.astype(self.dtype, copy=False)
 
+    def predict_labels(self, x: np.ndarray, batch_size: int = 100, desc: str | None = None) -> np.ndarray:
+        """argmax of :meth:`predict` (inference mode), ``batch_size`` images at a time: (N,) intp.
+
+        ``desc`` shows a progress bar with that label (for slow runs such as float16 arithmetic).
+        """
+        if int(batch_size) != batch_size or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        starts = tqdm(range(0, len(x), batch_size), desc=desc, leave=False, disable=desc is None)
+        chunks = [self.predict(x[i:i + batch_size]).argmax(axis=1) for i in starts]
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.intp)
+
     def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int = 100) -> float:
         """Fraction of correctly classified samples, predicted ``batch_size`` at a time in inference mode.
 
@@ -73,21 +85,15 @@ class ConvNetBase:
                 (the book's version scored that batch as wrong).
 
         Returns:
-            a Python float in [0, 1].
+            a Python float in [0, 1] (0.0 for no samples).
         """
         t = np.asarray(t)
         if len(x) != len(t):
             raise ValueError(f"x has {len(x)} samples but t has {len(t)}")
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if len(x) == 0:
             return 0.0
         labels = t.argmax(axis=1) if t.ndim == 2 else t
-        correct = 0
-        for start in range(0, len(x), batch_size):
-            y = self.predict(x[start:start + batch_size])
-            correct += int(np.sum(y.argmax(axis=1) == labels[start:start + batch_size]))
-        return correct / len(x)
+        return float(np.mean(self.predict_labels(x, batch_size) == labels))
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Every array a parameter file holds: the parameters (and, in subclasses, running statistics)."""

@@ -16,21 +16,15 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from ch07_cnn.training import load_trained
 from ch08_deep.deep_convnet import DeepConvNet
-from ch08_deep.misclassified_mnist import SHIPPED_PARAMS, load_trained
+from ch08_deep.misclassified_mnist import TRAIN_COMMAND
+from ch08_deep.train_deepnet import SHIPPED_PARAMS
 from common.cli import make_parser, seed_everything
 from dataset.mnist import load_mnist
 
 QUICK_TEST, QUICK_SAMPLES = 200, 20
-
-
-def predict_labels(network, x: np.ndarray, batch_size: int = 100, desc: str | None = None) -> np.ndarray:
-    """argmax of ``network.predict`` over (N, C, H, W), batch by batch (with a progress bar when ``desc``)."""
-    starts = range(0, len(x), batch_size)
-    batches = tqdm(starts, desc=desc, leave=False, disable=desc is None)
-    return np.concatenate([network.predict(x[i:i + batch_size]).argmax(axis=1) for i in batches])
 
 
 def round_weights_to_float16(network: DeepConvNet) -> None:
@@ -56,14 +50,14 @@ def main(argv: list[str] | None = None) -> None:
     samples = max(1, min(samples, len(x_test)))
     labels = t_test.astype(np.intp)
 
-    network = load_trained(args.params)
-    pred32 = predict_labels(network, x_test, desc="float32")
+    network = load_trained(DeepConvNet, args.params, TRAIN_COMMAND)
+    pred32 = network.predict_labels(x_test, desc="float32")
     acc32 = float(np.mean(pred32 == labels))
     print(f"1. float32 weights, float32 arithmetic        ({len(labels)} images): accuracy {acc32:.4f}")
 
-    rounded = load_trained(args.params)
+    rounded = load_trained(DeepConvNet, args.params, TRAIN_COMMAND)
     round_weights_to_float16(rounded)
-    pred_rounded = predict_labels(rounded, x_test, desc="float16 weights")
+    pred_rounded = rounded.predict_labels(x_test, desc="float16 weights")
     acc_rounded = float(np.mean(pred_rounded == labels))
     changed = int(np.sum(pred_rounded != pred32))
     print(f"2. float16 weights, float32 arithmetic (book) ({len(labels)} images): accuracy {acc_rounded:.4f} "
@@ -72,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     half = DeepConvNet(dtype=np.float16)
     half.load_params(args.params)
     start = time.perf_counter()
-    pred16 = predict_labels(half, x_test[:samples], desc="float16 arithmetic")
+    pred16 = half.predict_labels(x_test[:samples], desc="float16 arithmetic")
     seconds = time.perf_counter() - start
     acc16 = float(np.mean(pred16 == labels[:samples]))
     acc32_subset = float(np.mean(pred32[:samples] == labels[:samples]))

@@ -6,33 +6,17 @@ mistakes (``--save`` or figures/misclassified_mnist.png) and the confusion matri
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
+from ch07_cnn.training import load_trained
 from ch08_deep.deep_convnet import DeepConvNet
+from ch08_deep.train_deepnet import SHIPPED_PARAMS
 from common.cli import make_parser, seed_everything
 from common.plotting import figure_path, finish_figure, plt
 from dataset.mnist import load_mnist
 
-SHIPPED_PARAMS = Path(__file__).resolve().with_name("deep_convnet_params.npz")
+TRAIN_COMMAND = "python -m ch08_deep.train_deepnet"
 QUICK_TEST = 200
-
-
-def load_trained(path: str | Path) -> DeepConvNet:
-    """A DeepConvNet with the weights of ``path``; a clear SystemExit when the file is missing."""
-    path = Path(path)
-    if not path.exists():
-        raise SystemExit(f"no trained weights at {path}: run `python -m ch08_deep.train_deepnet` first "
-                         "(or pass --params PATH)")
-    network = DeepConvNet()
-    network.load_params(path)
-    return network
-
-
-def predict_labels(network, x: np.ndarray, batch_size: int = 100) -> np.ndarray:
-    """argmax of ``network.predict`` over (N, C, H, W) images, ``batch_size`` at a time: (N,) intp."""
-    return np.concatenate([network.predict(x[i:i + batch_size]).argmax(axis=1) for i in range(0, len(x), batch_size)])
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int = 10) -> np.ndarray:
@@ -83,12 +67,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     seed_everything(args.seed)
 
-    network = load_trained(args.params)
+    network = load_trained(DeepConvNet, args.params, TRAIN_COMMAND)
     _, (x_test, t_test) = load_mnist(flatten=False)
     if args.quick:
         x_test, t_test = x_test[:QUICK_TEST], t_test[:QUICK_TEST]
     labels = t_test.astype(np.intp)
-    predicted = predict_labels(network, x_test)
+    predicted = network.predict_labels(x_test)
     wrong = np.flatnonzero(predicted != labels)
     accuracy = 1 - len(wrong) / len(labels)
     print(f"test accuracy: {accuracy:.4f} ({len(wrong)} of {len(labels)} wrong)")

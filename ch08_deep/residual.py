@@ -17,7 +17,6 @@ import numpy as np
 
 from ch07_cnn.convnet_base import ConvNetBase
 from common.layers import Affine, BatchNormalization, Convolution, Relu, SoftmaxWithLoss
-from common.util import conv_output_size
 from common.weight_init import init_weight
 
 __all__ = ["ConvBN", "ResidualBlock", "GlobalAvgPooling", "SmallResNet"]
@@ -120,7 +119,7 @@ class GlobalAvgPooling:
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout (N, C) -> dx (N, C, H, W), each position getting dout / (H*W)."""
-        n, c, h, w = self.input_shape
+        h, w = self.input_shape[2:]
         return np.broadcast_to((dout / (h * w))[:, :, None, None], self.input_shape).copy()
 
 
@@ -143,28 +142,28 @@ class SmallResNet(ConvNetBase):
         if len(input_dim) != 3 or not channels:
             raise ValueError(f"need input_dim (C, H, W) and at least one stage; got {input_dim!r}, {channels!r}")
         self.input_dim = tuple(int(v) for v in input_dim)
+        self.channels = tuple(int(v) for v in channels)
         self.dtype = np.dtype(dtype)
-        c, h, w = self.input_dim
         self.layers: OrderedDict[str, object] = OrderedDict()
-        self.layers["stem"] = ConvBN(c, channels[0], 3, 1, 1, dtype)
+        self.layers["stem"] = ConvBN(self.input_dim[0], channels[0], 3, 1, 1, dtype)
         self.layers["stem_relu"] = Relu()
         in_ch = channels[0]
         for i, out_ch in enumerate(channels, 1):
             stride = 1 if i == 1 else 2
             self.layers[f"block{i}"] = ResidualBlock(in_ch, out_ch, stride, dtype)
-            h, w = conv_output_size(h, 3, stride, 1), conv_output_size(w, 3, stride, 1)
             in_ch = out_ch
         self.layers["gap"] = GlobalAvgPooling()
         fc_W = init_weight((in_ch, output_size), "he", dtype=dtype)
         self.layers["fc"] = Affine(fc_W, np.zeros(output_size, dtype=dtype))
         self.last_layer = SoftmaxWithLoss()
 
+        # layers with params, grads, batch-norm buffers and a train_flg
+        self.bn_layers = [name for name, layer in self.layers.items() if isinstance(layer, (ConvBN, ResidualBlock))]
         self.params: dict[str, np.ndarray] = {"fc_W": self.layers["fc"].W, "fc_b": self.layers["fc"].b}
         self.buffers: dict[str, np.ndarray] = {}
-        for name, layer in self.layers.items():
-            if isinstance(layer, (ConvBN, ResidualBlock)):
-                self.params.update({f"{name}_{key}": value for key, value in layer.params.items()})
-                self.buffers.update({f"{name}_{key}": value for key, value in layer.buffers.items()})
+        for name in self.bn_layers:
+            self.params.update({f"{name}_{key}": value for key, value in self.layers[name].params.items()})
+            self.buffers.update({f"{name}_{key}": value for key, value in self.layers[name].buffers.items()})
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Parameters and batch-norm running statistics (what a parameter file holds)."""
@@ -173,8 +172,8 @@ class SmallResNet(ConvNetBase):
     def predict(self, x: np.ndarray, train_flg: bool = False) -> np.ndarray:
         """x (N, C, H, W) -> scores (N, K); batch statistics when ``train_flg``, running statistics otherwise."""
         out = self.as_input(x)
-        for layer in self.layers.values():
-            out = layer.forward(out, train_flg) if isinstance(layer, (ConvBN, ResidualBlock)) else layer.forward(out)
+        for name, layer in self.layers.items():
+            out = layer.forward(out, train_flg) if name in self.bn_layers else layer.forward(out)
         return out
 
     def loss(self, x: np.ndarray, t: np.ndarray, train_flg: bool = True) -> float:
@@ -188,7 +187,6 @@ class SmallResNet(ConvNetBase):
         for layer in reversed(self.layers.values()):
             dout = layer.backward(dout)
         grads = {"fc_W": self.layers["fc"].dW, "fc_b": self.layers["fc"].db}
-        for name, layer in self.layers.items():
-            if isinstance(layer, (ConvBN, ResidualBlock)):
-                grads.update({f"{name}_{key}": value for key, value in layer.grads.items()})
+        for name in self.bn_layers:
+            grads.update({f"{name}_{key}": value for key, value in self.layers[name].grads.items()})
         return grads

@@ -165,5 +165,4 @@ class Augmenter:
             out = random_shift(out, rng, self.max_shift)
         if self.brightness > 0 or self.contrast > 0:
             out = random_jitter(out, rng, self.brightness, self.contrast)
-        out = np.clip(out, 0, 1).astype(x.dtype, copy=False)
-        return out.copy() if out is x else out
+        return np.clip(out, 0, 1).astype(x.dtype, copy=False)  # a new array even when every transform is off

@@ -17,6 +17,12 @@ import numpy as np
 __all__ = ["save_params", "load_params", "atomic_write"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write) -> Path:
     """Call ``write(file_object)`` on a temporary file beside ``path`` and rename it into place."""
     path = Path(path)
@@ -25,6 +31,7 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes owner-only files; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

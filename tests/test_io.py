@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import stat
 import zipfile
 
 import numpy as np
@@ -133,3 +135,12 @@ def test_atomic_write_interrupted(tmp_path):
 def test_non_string_keys_rejected(tmp_path):
     with pytest.raises(TypeError, match="strings"):
         save_params({1: np.ones(2)}, tmp_path / "p.npz")
+
+
+def test_saved_file_has_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = save_params({"W": np.ones(2, dtype=np.float32)}, tmp_path / "p.npz")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # mkstemp alone would give 0o600
