@@ -17,6 +17,7 @@ import numpy as np
 from common.functions import labels_from_target
 from common.gradient import numerical_gradient
 from common.layers import Affine, Relu, SoftmaxWithLoss
+from common.util import batched_accuracy
 
 __all__ = ["TwoLayerNet"]
 
@@ -81,16 +82,8 @@ class TwoLayerNet:
         ``batch_size`` evaluates in chunks of that many rows (the last may be shorter) to bound memory;
         None evaluates all at once.
         """
-        labels = labels_from_target(t, self.params["W2"].shape[1])
-        if len(labels) != len(x):
-            raise ValueError(f"x has {len(x)} samples but t has {len(labels)}")
-        step = len(x) if batch_size is None else int(batch_size)
-        if step < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        correct = 0
-        for i in range(0, len(x), step):
-            correct += int(np.sum(self.predict(x[i:i + step]).argmax(axis=1) == labels[i:i + step]))
-        return correct / len(x)
+        labels = labels_from_target(t, self.params["W2"].shape[1])  # checks the label range
+        return batched_accuracy(self, x, labels, max(len(x), 1) if batch_size is None else batch_size)
 
     def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
         """Central-difference gradient of ``loss(x, t)`` for every parameter (slow; use float64)."""

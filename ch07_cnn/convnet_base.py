@@ -16,6 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from common import io
+from common.util import batched_accuracy
 
 __all__ = ["ConvNetBase", "conv_params_with_defaults"]
 
@@ -87,13 +88,7 @@ class ConvNetBase:
         Returns:
             a Python float in [0, 1] (0.0 for no samples).
         """
-        t = np.asarray(t)
-        if len(x) != len(t):
-            raise ValueError(f"x has {len(x)} samples but t has {len(t)}")
-        if len(x) == 0:
-            return 0.0
-        labels = t.argmax(axis=1) if t.ndim == 2 else t
-        return float(np.mean(self.predict_labels(x, batch_size) == labels))
+        return batched_accuracy(self, x, t, batch_size)
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Every array a parameter file holds: the parameters (and, in subclasses, running statistics)."""

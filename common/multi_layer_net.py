@@ -11,6 +11,7 @@ import numpy as np
 
 from common.gradient import numerical_gradient
 from common.layers import Affine, BatchNormalization, Dropout, Relu, Sigmoid, SoftmaxWithLoss
+from common.util import batched_accuracy
 from common.weight_init import init_weight
 
 __all__ = ["MultiLayerNet"]
@@ -107,17 +108,7 @@ class MultiLayerNet:
     def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int = 100) -> float:
         """Fraction of x (N, D) classified as t (labels (N,) or one-hot (N, K)), predicted ``batch_size`` samples
         at a time; the last partial batch counts like the others."""
-        if len(x) != len(t):
-            raise ValueError(f"accuracy: x has {len(x)} samples but t has {len(t)}")
-        if len(x) == 0:
-            return 0.0
-        t = np.asarray(t)
-        labels = t.argmax(axis=1) if t.ndim == 2 else t
-        correct = 0
-        for start in range(0, len(x), batch_size):
-            y = self.predict(x[start:start + batch_size])
-            correct += int(np.sum(y.argmax(axis=1) == labels[start:start + batch_size]))
-        return correct / len(x)
+        return batched_accuracy(self, x, t, batch_size)
 
     def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
         """Central-difference gradient of ``loss(x, t, train_flg=True)`` for every parameter (slow; use float64)."""

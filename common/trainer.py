@@ -26,38 +26,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from common.optimizer import make_optimizer
+from common.util import batched_accuracy
 
 __all__ = ["Trainer", "batched_accuracy"]
-
-
-def _labels(t: np.ndarray) -> np.ndarray:
-    """Integer labels (N,) from labels (N,) or one-hot targets (N, K)."""
-    t = np.asarray(t)
-    return t.argmax(axis=1) if t.ndim == 2 else t
-
-
-def batched_accuracy(network, x: np.ndarray, t: np.ndarray, batch_size: int = 100) -> float:
-    """Fraction of samples whose ``argmax(network.predict(x_chunk))`` equals the label.
-
-    Args:
-        network: anything with ``predict(x) -> (n, K)`` scores.
-        x: (N, ...) inputs.  t: (N,) labels or (N, K) one-hot.
-        batch_size: samples per ``predict`` call; the last chunk may be smaller and still counts.
-
-    Returns:
-        a Python float in [0, 1]; 0.0 for an empty set.
-    """
-    n = len(x)
-    if len(t) != n:
-        raise ValueError(f"x has {n} samples but t has {len(t)}")
-    if n == 0:
-        return 0.0
-    labels = _labels(t)
-    correct = 0
-    for start in range(0, n, batch_size):
-        y = network.predict(x[start:start + batch_size])
-        correct += int(np.sum(np.argmax(y, axis=1) == labels[start:start + batch_size]))
-    return correct / n
 
 
 class Trainer:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["conv_output_size", "im2col", "col2im", "smooth_curve", "shuffle_dataset"]
+__all__ = ["conv_output_size", "im2col", "col2im", "smooth_curve", "shuffle_dataset", "batched_accuracy"]
 
 
 def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
@@ -153,3 +153,35 @@ def shuffle_dataset(x: np.ndarray, t: np.ndarray, rng: np.random.Generator | Non
         raise ValueError(f"x has {len(x)} samples but t has {len(t)}")
     perm = (rng.permutation(len(x)) if rng is not None else np.random.permutation(len(x)))
     return x[perm], t[perm]
+
+
+def _labels(t: np.ndarray) -> np.ndarray:
+    """Integer labels (N,) from labels (N,) or one-hot targets (N, K)."""
+    t = np.asarray(t)
+    return t.argmax(axis=1) if t.ndim == 2 else t
+
+
+def batched_accuracy(network, x: np.ndarray, t: np.ndarray, batch_size: int = 100) -> float:
+    """Fraction of samples whose ``argmax(network.predict(x_chunk))`` equals the label.
+
+    Args:
+        network: anything with ``predict(x) -> (n, K)`` scores.
+        x: (N, ...) inputs.  t: (N,) labels or (N, K) one-hot.
+        batch_size: samples per ``predict`` call; the last chunk may be smaller and still counts.
+
+    Returns:
+        a Python float in [0, 1]; 0.0 for an empty set.
+    """
+    n = len(x)
+    if len(t) != n:
+        raise ValueError(f"x has {n} samples but t has {len(t)}")
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if n == 0:
+        return 0.0
+    labels = _labels(t)
+    correct = 0
+    for start in range(0, n, batch_size):
+        y = network.predict(x[start:start + batch_size])
+        correct += int(np.sum(np.argmax(y, axis=1) == labels[start:start + batch_size]))
+    return correct / n
