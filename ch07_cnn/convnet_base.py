@@ -90,6 +90,18 @@ class ConvNetBase:
         """
         return batched_accuracy(self, x, t, batch_size)
 
+    def backprop(self) -> dict[str, np.ndarray]:
+        """Backward pass after a forward through ``loss``: dout = 1 at the loss, then every layer in reverse order.
+        Returns the gradients W{i}, b{i} of the parameter-bearing layers (``param_layers``: index -> layer name)."""
+        dout = self.last_layer.backward(1)
+        for layer in reversed(self.layers.values()):
+            dout = layer.backward(dout)
+        grads = {}
+        for i, name in self.param_layers.items():
+            grads[f"W{i}"] = self.layers[name].dW
+            grads[f"b{i}"] = self.layers[name].db
+        return grads
+
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Every array a parameter file holds: the parameters (and, in subclasses, running statistics)."""
         return self.params

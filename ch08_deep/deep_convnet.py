@@ -139,11 +139,4 @@ class DeepConvNet(ConvNetBase):
         The loss of this batch is left in ``self.last_layer.loss``.
         """
         self.loss(x, t, train_flg=True)
-        dout = self.last_layer.backward(1)
-        for layer in reversed(self.layers.values()):
-            dout = layer.backward(dout)
-        grads = {}
-        for i, name in self.param_layers.items():
-            grads[f"W{i}"] = self.layers[name].dW
-            grads[f"b{i}"] = self.layers[name].db
-        return grads
+        return self.backprop()
