@@ -9,13 +9,14 @@ Run ``python -m ch03_network.mnist_show`` (``--index I`` picks another training 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from common.cli import make_parser, seed_everything
+from common.cli import make_parser, non_negative_int, seed_everything
 from common.plotting import figure_path, is_interactive_backend
 from dataset.mnist import load_mnist
 
@@ -43,7 +44,7 @@ def img_show(img: np.ndarray, save: str | Path | None = None, show: bool = True)
 def main(argv: Sequence[str] | None = None) -> Path:
     """Print the label and shapes of one training image and save it as a PNG. Returns the PNG path."""
     parser = make_parser("Show one MNIST training image (chapter 3)", quick=True)
-    parser.add_argument("--index", type=int, default=0, help="which training image (default 0, the book's)")
+    parser.add_argument("--index", type=non_negative_int, default=0, help="which training image (default 0, the book's)")
     args = parser.parse_args(argv)
     seed_everything(args.seed)
     (x_train, t_train), _ = load_mnist(flatten=True, normalize=False)
@@ -59,4 +60,4 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

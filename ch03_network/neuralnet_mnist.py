@@ -10,6 +10,7 @@ Run ``python -m ch03_network.neuralnet_mnist``; it prints ``Accuracy:`` over the
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> float:
     """Classify the test images one by one and print the accuracy. Returns it."""
     parser = make_parser("Three-layer network inference on MNIST, one image at a time (chapter 3)",
                          quick=True, figure=False)
-    parser.add_argument("--weights", metavar="PATH", default=None,
+    parser.add_argument("--params", "--weights", dest="weights", metavar="PATH", default=None,
                         help="parameter file (.npz; default: sample_weight.npz beside this script)")
     args = parser.parse_args(argv)
     seed_everything(args.seed)
@@ -101,4 +102,4 @@ def main(argv: Sequence[str] | None = None) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -9,12 +9,13 @@ Run ``python -m ch03_network.neuralnet_mnist_batch`` (``--batch-size`` to change
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 
 from ch03_network.neuralnet_mnist import get_data, init_network, predict
-from common.cli import make_parser, seed_everything
+from common.cli import make_parser, positive_int, seed_everything
 
 __all__ = ["get_data", "init_network", "predict", "main"]
 
@@ -22,12 +23,10 @@ __all__ = ["get_data", "init_network", "predict", "main"]
 def main(argv: Sequence[str] | None = None) -> float:
     """Classify the test images batch by batch and print the accuracy. Returns it."""
     parser = make_parser("Three-layer network inference on MNIST in batches (chapter 3)", quick=True, figure=False)
-    parser.add_argument("--batch-size", type=int, default=100, help="images per batch (default 100)")
-    parser.add_argument("--weights", metavar="PATH", default=None,
+    parser.add_argument("--batch-size", type=positive_int, default=100, help="images per batch (default 100)")
+    parser.add_argument("--params", "--weights", dest="weights", metavar="PATH", default=None,
                         help="parameter file (.npz; default: sample_weight.npz beside ch03_network)")
     args = parser.parse_args(argv)
-    if args.batch_size < 1:
-        parser.error(f"--batch-size must be at least 1, got {args.batch_size}")
     seed_everything(args.seed)
     x, t = get_data()
     if args.quick:
@@ -48,4 +47,4 @@ def main(argv: Sequence[str] | None = None) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

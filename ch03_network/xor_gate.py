@@ -6,6 +6,7 @@ Run ``python -m ch03_network.xor_gate`` to print its truth table.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from ch03_network.and_gate import AND, print_truth_table
@@ -32,4 +33,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -10,6 +10,7 @@ Run ``python -m ch04_learning.gradient_1d``; the figure goes to figures/gradient
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -56,4 +57,4 @@ def main(argv: Sequence[str] | None = None) -> tuple[float, float]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

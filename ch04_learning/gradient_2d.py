@@ -10,6 +10,7 @@ Run ``python -m ch04_learning.gradient_2d``; the figure goes to figures/gradient
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -69,4 +70,4 @@ def main(argv: Sequence[str] | None = None) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -9,12 +9,13 @@ Run ``python -m ch04_learning.gradient_method``; the figure goes to figures/grad
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ch04_learning.gradient_2d import function_2
-from common.cli import make_parser, seed_everything
+from common.cli import make_parser, non_negative_int, positive_float, seed_everything
 from common.gradient import numerical_gradient
 from common.plotting import finish_figure, plt
 
@@ -44,11 +45,9 @@ def gradient_descent_path(f: Callable[[np.ndarray], float], init_x: np.ndarray, 
 def main(argv: Sequence[str] | None = None) -> np.ndarray:
     """Run gradient descent, print the final point and plot the path. Returns the path (steps + 1, 2)."""
     parser = make_parser("Gradient descent on x0^2 + x1^2 (chapter 4)", quick=True)
-    parser.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
-    parser.add_argument("--steps", type=int, default=20, help="number of steps (default 20)")
+    parser.add_argument("--lr", type=positive_float, default=0.1, help="learning rate (default 0.1)")
+    parser.add_argument("--steps", type=non_negative_int, default=20, help="number of steps (default 20)")
     args = parser.parse_args(argv)
-    if args.steps < 0:
-        parser.error(f"--steps must be >= 0, got {args.steps}")
     seed_everything(args.seed)
     init_x = np.array([-3.0, 4.0], dtype=np.float64)
     x, history = gradient_descent_path(function_2, init_x, lr=args.lr, step_num=args.steps)
@@ -68,4 +67,4 @@ def main(argv: Sequence[str] | None = None) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

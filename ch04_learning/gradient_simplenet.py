@@ -10,6 +10,7 @@ Run ``python -m ch04_learning.gradient_simplenet``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -62,4 +63,4 @@ def main(argv: Sequence[str] | None = None) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

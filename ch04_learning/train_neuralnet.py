@@ -16,125 +16,35 @@ Run ``python -m ch04_learning.train_neuralnet``.
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import numpy as np
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from ch04_learning.two_layer_net import TwoLayerNet
-from common.cli import make_parser, seed_everything
-from common.optimizer import SGD
-from common.plotting import finish_figure, plt
-from common.util import smooth_curve
+from common.cli import make_parser, non_negative_int, positive_float, positive_int, seed_everything
+from common.plotting import finish_figure
+from common.training import TrainingHistory, plot_history
 from dataset.mnist import load_mnist
 
-__all__ = ["TrainingHistory", "train_network", "plot_history", "main"]
+__all__ = ["BOOK_ITERS", "main"]
 
 BOOK_ITERS = 10000
-
-
-@dataclass
-class TrainingHistory:
-    """What a training run records: the loss after every iteration and, at the start, after every epoch and
-    at the end, the epoch (a float, iteration / iterations-per-epoch) with the train and test accuracy."""
-
-    train_loss: list[float] = field(default_factory=list)
-    epochs: list[float] = field(default_factory=list)
-    train_acc: list[float] = field(default_factory=list)
-    test_acc: list[float] = field(default_factory=list)
-
-
-def train_network(network, grad_fn: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]],
-                  x_train: np.ndarray, t_train: np.ndarray, x_test: np.ndarray, t_test: np.ndarray,
-                  iters: int, batch_size: int, optimizer, rng: np.random.Generator,
-                  eval_batch_size: int = 1000, desc: str = "training") -> TrainingHistory:
-    """Mini-batch training in epochs over shuffled data.
-
-    Every epoch visits the training set once in the order of ``rng.permutation`` (the samples left over
-    when ``batch_size`` does not divide N are skipped that epoch); iterations may stop in mid-epoch.
-
-    Args:
-        network: has ``params``, ``loss(x, t)`` and ``accuracy(x, t, batch_size)``.
-        grad_fn: (x_batch, t_batch) -> gradients, a dict with the keys of ``network.params``.
-        x_train: (N, ...) inputs; t_train: (N,) labels or (N, K) one-hot; the same for the test set.
-        optimizer: has ``update(params, grads)`` (in place).
-
-    Returns:
-        the :class:`TrainingHistory`.
-    """
-    if iters < 0 or batch_size < 1:
-        raise ValueError(f"need iters >= 0 and batch_size >= 1, got iters={iters}, batch_size={batch_size}")
-    if len(x_train) != len(t_train) or len(x_test) != len(t_test):
-        raise ValueError(f"inputs and targets differ in length: train {len(x_train)}/{len(t_train)}, "
-                         f"test {len(x_test)}/{len(t_test)}")
-    batch_size = min(batch_size, len(x_train))
-    iters_per_epoch = len(x_train) // batch_size
-    history = TrainingHistory()
-
-    def evaluate(iteration: int) -> None:
-        history.epochs.append(iteration / iters_per_epoch)
-        history.train_acc.append(network.accuracy(x_train, t_train, batch_size=eval_batch_size))
-        history.test_acc.append(network.accuracy(x_test, t_test, batch_size=eval_batch_size))
-        tqdm.write(f"epoch {history.epochs[-1]:.4g}: train acc {history.train_acc[-1]:.4f}, "
-                   f"test acc {history.test_acc[-1]:.4f}")
-
-    evaluate(0)
-    perm = rng.permutation(len(x_train))
-    with tqdm(total=iters, desc=desc, unit="it") as bar:
-        for i in range(iters):
-            k = i % iters_per_epoch
-            if k == 0 and i > 0:
-                perm = rng.permutation(len(x_train))
-            idx = perm[k * batch_size:(k + 1) * batch_size]
-            x_batch, t_batch = x_train[idx], t_train[idx]
-            optimizer.update(network.params, grad_fn(x_batch, t_batch))
-            history.train_loss.append(float(network.loss(x_batch, t_batch)))
-            bar.update()
-            if (i + 1) % iters_per_epoch == 0:
-                evaluate(i + 1)
-                bar.set_postfix(loss=f"{history.train_loss[-1]:.3f}", test_acc=f"{history.test_acc[-1]:.4f}")
-    if iters % iters_per_epoch:
-        evaluate(iters)
-    return history
-
-
-def plot_history(history: TrainingHistory, title: str):
-    """A figure with the accuracies per epoch (left) and the loss per iteration, raw and smoothed (right)."""
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
-    ax_acc.plot(history.epochs, history.train_acc, marker="o", label="train acc")
-    ax_acc.plot(history.epochs, history.test_acc, marker="s", linestyle="--", label="test acc")
-    ax_acc.set_xlabel("epochs")
-    ax_acc.set_ylabel("accuracy")
-    ax_acc.set_ylim(0, 1.0)
-    ax_acc.legend(loc="lower right")
-    iterations = np.arange(1, len(history.train_loss) + 1)
-    ax_loss.plot(iterations, history.train_loss, color="0.75", linewidth=0.5, label="loss")
-    if history.train_loss:
-        ax_loss.plot(iterations, smooth_curve(history.train_loss), label="smoothed")
-    ax_loss.set_xlabel("iteration")
-    ax_loss.set_ylabel("loss")
-    ax_loss.legend(loc="upper right")
-    fig.suptitle(title)
-    return fig
 
 
 def main(argv: Sequence[str] | None = None) -> TrainingHistory:
     """Train the chapter 4 network, print the accuracies per epoch and save the learning curves."""
     parser = make_parser("Train chapter 4's two-layer sigmoid network on MNIST with SGD", quick=True)
-    parser.add_argument("--iters", type=int, default=None,
+    parser.add_argument("--iters", type=non_negative_int, default=None,
                         help=f"iterations (default {BOOK_ITERS}; 2 with --numerical)")
-    parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default 100)")
-    parser.add_argument("--lr", type=float, default=0.1, help="SGD learning rate (default 0.1)")
-    parser.add_argument("--hidden", type=int, default=50, help="hidden units (default 50)")
+    parser.add_argument("--batch-size", type=positive_int, default=100, help="mini-batch size (default 100)")
+    parser.add_argument("--lr", type=positive_float, default=0.1, help="SGD learning rate (default 0.1)")
+    parser.add_argument("--hidden", type=positive_int, default=50, help="hidden units (default 50)")
     parser.add_argument("--numerical", action="store_true",
                         help="use the numerical gradient (the book's slow path, float64): time it and train briefly")
     args = parser.parse_args(argv)
-    if args.iters is not None and args.iters < 0:
-        parser.error(f"--iters must be >= 0, got {args.iters}")
-    if args.batch_size < 1 or args.hidden < 1:
-        parser.error("--batch-size and --hidden must be at least 1")
     rng = seed_everything(args.seed)
 
     (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, one_hot_label=True)
@@ -167,8 +77,23 @@ def main(argv: Sequence[str] | None = None) -> TrainingHistory:
     else:
         grad_fn = network.gradient
 
-    history = train_network(network, grad_fn, x_train, t_train, x_test, t_test, iters, args.batch_size,
-                            SGD(lr=args.lr), rng, desc="numerical gradient" if args.numerical else "training")
+    # the book's loop: a mini-batch, its gradient, an SGD step, the loss; the accuracies once per epoch
+    # (here an epoch is one pass over a fresh shuffle of the training set, not batches drawn with replacement)
+    batch_size = min(args.batch_size, len(x_train))
+    iter_per_epoch = len(x_train) // batch_size
+    history = TrainingHistory()
+    history.record_accuracy(0, network, (x_train, t_train), (x_test, t_test))
+    for i in tqdm(range(iters), desc="numerical gradient" if args.numerical else "training", unit="it"):
+        if i % iter_per_epoch == 0:
+            perm = rng.permutation(len(x_train))
+        batch_mask = perm[i % iter_per_epoch * batch_size:(i % iter_per_epoch + 1) * batch_size]
+        x_batch, t_batch = x_train[batch_mask], t_train[batch_mask]
+        grad = grad_fn(x_batch, t_batch)
+        for key in ("W1", "b1", "W2", "b2"):
+            network.params[key] -= args.lr * grad[key]
+        history.train_loss.append(float(network.loss(x_batch, t_batch)))
+        if (i + 1) % iter_per_epoch == 0 or i + 1 == iters:
+            history.record_accuracy((i + 1) / iter_per_epoch, network, (x_train, t_train), (x_test, t_test))
     print(f"final: train acc {history.train_acc[-1]:.4f}, test acc {history.test_acc[-1]:.4f}")
     kind = "numerical gradient" if args.numerical else "backprop"
     fig = plot_history(history, f"chapter 4: {x_train.shape[1]}-{hidden}-{t_train.shape[1]} sigmoid, {iters} "
@@ -178,4 +103,4 @@ def main(argv: Sequence[str] | None = None) -> TrainingHistory:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

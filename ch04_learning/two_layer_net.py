@@ -13,14 +13,15 @@ Notation: N batch size, D input size, H hidden size, K output size (classes).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 
-from common.cli import make_parser, seed_everything
+from common.cli import make_parser, positive_int, seed_everything
 from common.functions import labels_from_target, sigmoid, softmax, softmax_loss
 from common.gradient import numerical_gradient
-from common.util import batched_accuracy
+from common.network import as_float64, batched_accuracy
 
 __all__ = ["TwoLayerNet", "compare_gradients", "main"]
 
@@ -79,16 +80,21 @@ class TwoLayerNet:
         None evaluates all at once.
         """
         x = self._check_input(x)
-        labels = labels_from_target(t, self.params["W2"].shape[1])  # checks the label range
-        return batched_accuracy(self, x, labels, max(len(x), 1) if batch_size is None else batch_size)
+        return batched_accuracy(self, x, t, max(len(x), 1) if batch_size is None else batch_size)
 
     def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
-        """Central-difference gradient of ``loss(x, t)`` for every parameter (slow; float64 for accuracy)."""
+        """Central-difference gradient of ``loss(x, t)`` for every parameter (slow), as float64 arrays.
+
+        The differences are taken on a float64 copy of the network (``as_float64``): with float32 arithmetic a
+        step of h = 1e-4 changes the loss by about as much as its rounding error.
+        """
+        twin = as_float64(self)
+        x64 = np.asarray(x, dtype=np.float64)
 
         def loss_W(W: np.ndarray) -> float:
-            return self.loss(x, t)
+            return twin.loss(x64, t)
 
-        return {key: numerical_gradient(loss_W, self.params[key]) for key in ("W1", "b1", "W2", "b2")}
+        return {key: numerical_gradient(loss_W, twin.params[key]) for key in ("W1", "b1", "W2", "b2")}
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
         """Analytic gradient of ``loss(x, t)`` (backpropagation) for x (N, D), t labels (N,) or one-hot (N, K).
@@ -134,7 +140,7 @@ def compare_gradients(network, x: np.ndarray, t: np.ndarray) -> dict[str, float]
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     """Compare the numerical and the analytic gradient on random data in float64; print the differences."""
     parser = make_parser("Compare TwoLayerNet's numerical and analytic gradients (chapter 4)", quick=True, figure=False)
-    parser.add_argument("--samples", type=int, default=3, help="batch size of the random data (default 3)")
+    parser.add_argument("--samples", type=positive_int, default=3, help="batch size of the random data (default 3)")
     args = parser.parse_args(argv)
     seed_everything(args.seed)
     input_size, hidden_size = (784, 50) if not args.quick else (20, 10)
@@ -150,4 +156,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -10,6 +10,7 @@ Run ``python -m ch05_backprop.buy_apple``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from ch05_backprop.layer_naive import MulLayer
@@ -53,4 +54,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -8,6 +8,7 @@ Run ``python -m ch05_backprop.buy_apple_orange``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from ch05_backprop.buy_apple import clean
@@ -57,4 +58,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

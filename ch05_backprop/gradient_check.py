@@ -9,12 +9,13 @@ Run ``python -m ch05_backprop.gradient_check``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 
 from ch05_backprop.two_layer_net import TwoLayerNet
-from common.cli import make_parser, seed_everything
+from common.cli import make_parser, positive_int, seed_everything
 from dataset.mnist import load_mnist
 
 __all__ = ["TOLERANCE", "main"]
@@ -26,10 +27,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     """Print the mean |backprop - numerical| per parameter; raise SystemExit if any exceeds TOLERANCE."""
     parser = make_parser("Check the backprop gradient of chapter 5's TwoLayerNet numerically", quick=True,
                          figure=False)
-    parser.add_argument("--samples", type=int, default=3, help="number of training images to use (default 3)")
+    parser.add_argument("--samples", type=positive_int, default=3, help="number of training images to use (default 3)")
     args = parser.parse_args(argv)
-    if args.samples < 1:
-        parser.error(f"--samples must be at least 1, got {args.samples}")
     seed_everything(args.seed)
     (x_train, t_train), _ = load_mnist(normalize=True, one_hot_label=True)
     hidden = 10 if args.quick else 50
@@ -56,4 +55,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

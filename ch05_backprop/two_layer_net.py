@@ -14,15 +14,13 @@ from collections import OrderedDict
 
 import numpy as np
 
-from common.functions import labels_from_target
-from common.gradient import numerical_gradient
 from common.layers import Affine, Relu, SoftmaxWithLoss
-from common.util import batched_accuracy
+from common.network import NetworkBase
 
 __all__ = ["TwoLayerNet"]
 
 
-class TwoLayerNet:
+class TwoLayerNet(NetworkBase):
     """D -> H (ReLU) -> K, trained through a SoftmaxWithLoss layer.
 
     Args:
@@ -34,6 +32,9 @@ class TwoLayerNet:
         params: dict W1, b1, W2, b2.
         layers: OrderedDict Affine1, Relu1, Affine2.
         lastLayer: the SoftmaxWithLoss layer (also reachable as ``last_layer``).
+
+    ``predict``, ``loss``, ``accuracy``, ``numerical_gradient`` (in float64) and the parameter files come from
+    :class:`common.network.NetworkBase`; ``gradient`` is the book's backward loop.
     """
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int, weight_init_std: float = 0.01,
@@ -47,6 +48,7 @@ class TwoLayerNet:
             "W2": (weight_init_std * np.random.randn(hidden_size, output_size)).astype(dtype),
             "b2": np.zeros(output_size, dtype=dtype),
         }
+        self.dtype = np.dtype(dtype)
         self.layers: OrderedDict[str, object] = OrderedDict()
         self.layers["Affine1"] = Affine(self.params["W1"], self.params["b1"])
         self.layers["Relu1"] = Relu()
@@ -62,36 +64,13 @@ class TwoLayerNet:
     def last_layer(self, layer: SoftmaxWithLoss) -> None:
         self.lastLayer = layer
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Scores before the softmax: x (N, D) -> (N, K). Input (N, ...) with D elements per sample is flattened."""
-        x = np.asarray(x)
+    def as_input(self, x: np.ndarray) -> np.ndarray:
+        """x (N, D), or (N, ...) with D values per sample, as an array of the network's dtype."""
+        x = super().as_input(x)
         d = self.params["W1"].shape[0]
-        if x.ndim < 2 or int(np.prod(x.shape[1:])) != d:
+        if x.ndim < 2 or x[0].size != d:
             raise ValueError(f"expected input of shape (N, {d}) (or (N, ...) with {d} values per sample), got {x.shape}")
-        for layer in self.layers.values():
-            x = layer.forward(x)
         return x
-
-    def loss(self, x: np.ndarray, t: np.ndarray) -> float:
-        """Mean cross-entropy of softmax(predict(x)); t labels (N,) or one-hot (N, K)."""
-        return self.lastLayer.forward(self.predict(x), t)
-
-    def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = None) -> float:
-        """Fraction of x (N, D) classified as t (labels (N,) or one-hot (N, K)).
-
-        ``batch_size`` evaluates in chunks of that many rows (the last may be shorter) to bound memory;
-        None evaluates all at once.
-        """
-        labels = labels_from_target(t, self.params["W2"].shape[1])  # checks the label range
-        return batched_accuracy(self, x, labels, max(len(x), 1) if batch_size is None else batch_size)
-
-    def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
-        """Central-difference gradient of ``loss(x, t)`` for every parameter (slow; use float64)."""
-
-        def loss_W(W: np.ndarray) -> float:
-            return self.loss(x, t)
-
-        return {key: numerical_gradient(loss_W, self.params[key]) for key in ("W1", "b1", "W2", "b2")}
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
         """Gradient of ``loss(x, t)`` by backpropagation: a dict W1, b1, W2, b2 of the parameters' shapes.

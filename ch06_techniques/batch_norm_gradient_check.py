@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from common.cli import make_parser, seed_everything
+from common.cli import make_parser, non_negative_float, positive_int, seed_everything
 from common.multi_layer_net_extend import MultiLayerNetExtend
 from dataset.mnist import load_mnist
 
@@ -34,9 +34,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     """Print the per-key differences; exit with status 1 if one exceeds ``--tol``. Returns key -> difference."""
     parser = make_parser("Gradient check of a network with batch normalization (chapter 6.3)", quick=True,
                          figure=False)
-    parser.add_argument("--batch-size", type=int, default=5, help="images in the batch (default 5; at least 2)")
-    parser.add_argument("--hidden", type=int, nargs="+", default=[100, 100], help="hidden sizes (default 100 100)")
-    parser.add_argument("--tol", type=float, default=1e-7, help="largest allowed mean |difference| (default 1e-7)")
+    parser.add_argument("--batch-size", type=positive_int, default=5, help="images in the batch (default 5; at least 2)")
+    parser.add_argument("--hidden", type=positive_int, nargs="+", default=[100, 100], help="hidden sizes (default 100 100)")
+    parser.add_argument("--tol", type=non_negative_float, default=1e-7,
+                        help="largest allowed mean |difference| (default 1e-7)")
     args = parser.parse_args(argv)
     if args.batch_size < 2:
         parser.error("--batch-size must be at least 2: batch normalization of one sample is degenerate")
@@ -61,4 +62,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -12,12 +12,13 @@ Run ``python -m ch06_techniques.batch_norm_test`` (``--grid`` for the 16 scales,
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from common.cli import make_parser, seed_everything
+from common.cli import make_parser, positive_float, positive_int, seed_everything
 from common.multi_layer_net_extend import MultiLayerNetExtend
 from common.plotting import finish_figure, plt
 from common.trainer import Trainer
@@ -98,15 +99,13 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--weight-scale", type=parse_weight_scale, default=DEFAULT_SCALE,
                         help=f"std of the initial weights, a number or he/xavier (default {DEFAULT_SCALE})")
     parser.add_argument("--grid", action="store_true", help="the book's 16 scales np.logspace(0, -4, 16), 4x4 plots")
-    parser.add_argument("--epochs", type=int, default=20, help="epochs (default 20)")
-    parser.add_argument("--train-size", type=int, default=1000, help="training images (default 1000)")
-    parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default 100)")
-    parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default 0.01)")
+    parser.add_argument("--epochs", type=positive_int, default=20, help="epochs (default 20)")
+    parser.add_argument("--train-size", type=positive_int, default=1000, help="training images (default 1000)")
+    parser.add_argument("--batch-size", type=positive_int, default=100, help="mini-batch size (default 100)")
+    parser.add_argument("--lr", type=positive_float, default=0.01, help="SGD learning rate (default 0.01)")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs, args.train_size = min(args.epochs, 2), min(args.train_size, 200)
-    if min(args.epochs, args.train_size, args.batch_size) < 1:
-        parser.error("--epochs, --train-size and --batch-size must be positive")
     seed_everything(args.seed)
 
     (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True)
@@ -163,4 +162,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -11,12 +11,13 @@ Run ``python -m ch06_techniques.hyperparameter_optimization`` (about a minute; `
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from common.cli import make_parser, seed_everything
+from common.cli import fraction, make_parser, positive_int, seed_everything
 from common.multi_layer_net import MultiLayerNet
 from common.plotting import finish_figure, plt
 from common.trainer import Trainer
@@ -55,16 +56,14 @@ def run_trial(train: tuple, val: tuple, lr: float, weight_decay: float, epochs: 
 def main(argv: Sequence[str] | None = None) -> list[dict]:
     """Run the random search, print every trial and the best ones, plot the best 20. Returns the trials, best first."""
     parser = make_parser("Random search of learning rate and weight decay (chapter 6.5)", quick=True)
-    parser.add_argument("--trials", type=int, default=100, help="random trials (default 100)")
-    parser.add_argument("--epochs", type=int, default=50, help="epochs per trial (default 50)")
-    parser.add_argument("--train-size", type=int, default=500, help="images before the split (default 500)")
-    parser.add_argument("--validation-rate", type=float, default=0.2, help="validation fraction (default 0.2)")
-    parser.add_argument("--show-best", type=int, default=20, help="trials to plot (default 20)")
+    parser.add_argument("--trials", type=positive_int, default=100, help="random trials (default 100)")
+    parser.add_argument("--epochs", type=positive_int, default=50, help="epochs per trial (default 50)")
+    parser.add_argument("--train-size", type=positive_int, default=500, help="images before the split (default 500)")
+    parser.add_argument("--validation-rate", type=fraction, default=0.2, help="validation fraction (default 0.2)")
+    parser.add_argument("--show-best", type=positive_int, default=20, help="trials to plot (default 20)")
     args = parser.parse_args(argv)
     if args.quick:
         args.trials, args.epochs = min(args.trials, 4), min(args.epochs, 2)
-    if min(args.trials, args.epochs, args.train_size, args.show_best) < 1:
-        parser.error("--trials, --epochs, --train-size and --show-best must be positive")
     rng = seed_everything(args.seed)
 
     (x_train, t_train), _ = load_mnist(normalize=True)  # the test set is not used
@@ -106,4 +105,4 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -10,12 +10,13 @@ Run ``python -m ch06_techniques.optimizer_compare_mnist``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 
 from ch06_techniques.side_by_side import mean_tail, plot_loss_curves, train_side_by_side
-from common.cli import make_parser, seed_everything
+from common.cli import make_parser, positive_int, seed_everything
 from common.multi_layer_net import MultiLayerNet
 from common.optimizer import OPTIMIZERS, make_optimizer
 from common.plotting import finish_figure, plt
@@ -39,13 +40,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, list[float]]:
     parser = make_parser("Compare optimizers on MNIST (chapter 6.1.8)", quick=True)
     parser.add_argument("--optimizers", nargs="+", type=str.lower, choices=sorted(OPTIMIZERS),
                         default=["sgd", "momentum", "adagrad", "adam"], help="which optimizers (default: the book's four)")
-    parser.add_argument("--iterations", type=int, default=2000, help="updates per optimizer (default 2000)")
-    parser.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default 128)")
+    parser.add_argument("--iterations", type=positive_int, default=2000, help="updates per optimizer (default 2000)")
+    parser.add_argument("--batch-size", type=positive_int, default=128, help="mini-batch size (default 128)")
     args = parser.parse_args(argv)
     if args.quick:
         args.iterations = min(args.iterations, 60)
-    if args.iterations < 1 or args.batch_size < 1:
-        parser.error("--iterations and --batch-size must be positive")
     rng = seed_everything(args.seed)
 
     (x_train, t_train), _ = load_mnist(normalize=True)
@@ -74,4 +73,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, list[float]]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -10,11 +10,12 @@ Run ``python -m ch06_techniques.optimizer_compare_naive`` (``--optimizer adam`` 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 
-from common.cli import make_parser, seed_everything
+from common.cli import make_parser, positive_float, positive_int, seed_everything
 from common.optimizer import OPTIMIZERS, make_optimizer
 from common.plotting import finish_figure, plt
 
@@ -59,11 +60,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     parser = make_parser("Optimizer paths on f(x, y) = x^2/20 + y^2 (chapter 6.1)", quick=True)
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), type=str.lower, default=None,
                         help="draw only this optimizer (default: all six)")
-    parser.add_argument("--steps", type=int, default=30, help="updates per optimizer (default 30)")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate for --optimizer (default: the book's)")
+    parser.add_argument("--steps", type=positive_int, default=30, help="updates per optimizer (default 30)")
+    parser.add_argument("--lr", type=positive_float, default=None,
+                        help="learning rate for --optimizer (default: the book's)")
     args = parser.parse_args(argv)
-    if args.steps < 1:
-        parser.error(f"--steps must be at least 1, got {args.steps}")
     if args.lr is not None and args.optimizer is None:
         parser.error("--lr needs --optimizer")
     seed_everything(args.seed)
@@ -104,4 +104,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, np.ndarray]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -10,10 +10,11 @@ Run ``python -m ch06_techniques.overfit_dropout`` (about 35 s).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from ch06_techniques.overfit_weight_decay import plot_accuracy
-from common.cli import make_parser, seed_everything
+from common.cli import fraction, make_parser, positive_float, positive_int, seed_everything
 from common.multi_layer_net_extend import MultiLayerNetExtend
 from common.plotting import finish_figure
 from common.trainer import Trainer
@@ -25,16 +26,14 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> Trainer:
     """Train with dropout, print the accuracies, plot the curves. Returns the Trainer."""
     parser = make_parser("Dropout on an overfitting network, 300 MNIST images (chapter 6.4.3)", quick=True)
-    parser.add_argument("--dropout-ratio", type=float, default=0.2, help="drop probability (default 0.2; 0 = off)")
-    parser.add_argument("--epochs", type=int, default=301, help="epochs (default 301)")
-    parser.add_argument("--train-size", type=int, default=300, help="training images (default 300)")
-    parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default 0.01)")
-    parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default 100)")
+    parser.add_argument("--dropout-ratio", type=fraction, default=0.2, help="drop probability (default 0.2; 0 = off)")
+    parser.add_argument("--epochs", type=positive_int, default=301, help="epochs (default 301)")
+    parser.add_argument("--train-size", type=positive_int, default=300, help="training images (default 300)")
+    parser.add_argument("--lr", type=positive_float, default=0.01, help="SGD learning rate (default 0.01)")
+    parser.add_argument("--batch-size", type=positive_int, default=100, help="mini-batch size (default 100)")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs = min(args.epochs, 3)
-    if min(args.epochs, args.train_size, args.batch_size) < 1 or not 0 <= args.dropout_ratio < 1:
-        parser.error("--epochs, --train-size, --batch-size must be positive and 0 <= --dropout-ratio < 1")
     seed_everything(args.seed)
 
     (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True)
@@ -60,4 +59,4 @@ def main(argv: Sequence[str] | None = None) -> Trainer:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -9,11 +9,12 @@ Run ``python -m ch06_techniques.overfit_weight_decay`` (about 30 s; ``--weight-d
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 
-from common.cli import make_parser, seed_everything
+from common.cli import make_parser, non_negative_float, positive_float, positive_int, seed_everything
 from common.multi_layer_net import MultiLayerNet
 from common.plotting import finish_figure, plt
 from common.trainer import Trainer
@@ -40,16 +41,15 @@ def plot_accuracy(train_acc: list[float], test_acc: list[float], title: str):
 def main(argv: Sequence[str] | None = None) -> Trainer:
     """Train, print the accuracy every epoch and the final gap, plot the curves. Returns the Trainer."""
     parser = make_parser("Overfitting 300 MNIST images, with and without weight decay (chapter 6.4)", quick=True)
-    parser.add_argument("--weight-decay", type=float, default=0.1, help="lambda of the L2 penalty (default 0.1; 0 = off)")
-    parser.add_argument("--epochs", type=int, default=201, help="epochs (default 201)")
-    parser.add_argument("--train-size", type=int, default=300, help="training images (default 300)")
-    parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default 0.01)")
-    parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default 100)")
+    parser.add_argument("--weight-decay", type=non_negative_float, default=0.1,
+                        help="lambda of the L2 penalty (default 0.1; 0 = off)")
+    parser.add_argument("--epochs", type=positive_int, default=201, help="epochs (default 201)")
+    parser.add_argument("--train-size", type=positive_int, default=300, help="training images (default 300)")
+    parser.add_argument("--lr", type=positive_float, default=0.01, help="SGD learning rate (default 0.01)")
+    parser.add_argument("--batch-size", type=positive_int, default=100, help="mini-batch size (default 100)")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs = min(args.epochs, 3)
-    if min(args.epochs, args.train_size, args.batch_size) < 1 or args.weight_decay < 0:
-        parser.error("--epochs, --train-size, --batch-size must be positive and --weight-decay >= 0")
     seed_everything(args.seed)
 
     (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True)
@@ -73,4 +73,4 @@ def main(argv: Sequence[str] | None = None) -> Trainer:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -12,11 +12,12 @@ Run ``python -m ch06_techniques.weight_init_activation_histogram --init xavier -
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 
-from common.cli import make_parser, seed_everything
+from common.cli import make_parser, positive_int, seed_everything
 from common.functions import relu, sigmoid
 from common.plotting import finish_figure, plt
 
@@ -53,12 +54,10 @@ def main(argv: Sequence[str] | None = None) -> list[np.ndarray]:
                         help="weight std: 1 (default, as in the book's first figure), 0.01, xavier, he")
     parser.add_argument("--activation", choices=list(ACTIVATIONS), default="sigmoid",
                         help="hidden activation (default sigmoid)")
-    parser.add_argument("--layers", type=int, default=5, help="number of layers (default 5)")
-    parser.add_argument("--nodes", type=int, default=100, help="units per layer (default 100)")
-    parser.add_argument("--samples", type=int, default=1000, help="random inputs (default 1000)")
+    parser.add_argument("--layers", type=positive_int, default=5, help="number of layers (default 5)")
+    parser.add_argument("--nodes", type=positive_int, default=100, help="units per layer (default 100)")
+    parser.add_argument("--samples", type=positive_int, default=1000, help="random inputs (default 1000)")
     args = parser.parse_args(argv)
-    if min(args.layers, args.nodes, args.samples) < 1:
-        parser.error("--layers, --nodes and --samples must be positive")
     rng = seed_everything(args.seed)
     if args.quick:
         args.samples = min(args.samples, 200)
@@ -82,4 +81,4 @@ def main(argv: Sequence[str] | None = None) -> list[np.ndarray]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

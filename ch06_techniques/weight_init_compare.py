@@ -9,12 +9,13 @@ Run ``python -m ch06_techniques.weight_init_compare`` (``--activation sigmoid`` 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 
 from ch06_techniques.side_by_side import mean_tail, plot_loss_curves, train_side_by_side
-from common.cli import make_parser, seed_everything
+from common.cli import make_parser, positive_float, positive_int, seed_everything
 from common.multi_layer_net import MultiLayerNet
 from common.optimizer import SGD
 from common.plotting import finish_figure, plt
@@ -28,16 +29,14 @@ WEIGHT_INIT_TYPES = {"std=0.01": 0.01, "Xavier": "sigmoid", "He": "relu"}
 def main(argv: Sequence[str] | None = None) -> dict[str, list[float]]:
     """Train one network per initialisation; print and plot the losses. Returns name -> per-iteration losses."""
     parser = make_parser("Compare weight initialisations on MNIST (chapter 6.2.4)", quick=True)
-    parser.add_argument("--iterations", type=int, default=2000, help="SGD updates per network (default 2000)")
-    parser.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default 128)")
-    parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default 0.01)")
+    parser.add_argument("--iterations", type=positive_int, default=2000, help="SGD updates per network (default 2000)")
+    parser.add_argument("--batch-size", type=positive_int, default=128, help="mini-batch size (default 128)")
+    parser.add_argument("--lr", type=positive_float, default=0.01, help="SGD learning rate (default 0.01)")
     parser.add_argument("--activation", choices=["relu", "sigmoid"], default="relu",
                         help="hidden activation (default relu)")
     args = parser.parse_args(argv)
     if args.quick:
         args.iterations = min(args.iterations, 60)
-    if args.iterations < 1 or args.batch_size < 1:
-        parser.error("--iterations and --batch-size must be positive")
     rng = seed_everything(args.seed)
 
     (x_train, t_train), _ = load_mnist(normalize=True)
@@ -66,4 +65,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, list[float]]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -6,17 +6,17 @@ grey and shrunk with Pillow; nothing is downloaded. The book does the same with 
 
 from __future__ import annotations
 
+import sys
+
 import matplotlib.cbook as cbook
 import numpy as np
 from PIL import Image
 
-from ch07_cnn.simple_convnet import SimpleConvNet
-from ch07_cnn.train_convnet import SHIPPED_PARAMS
-from ch07_cnn.training import load_trained
-from ch07_cnn.visualize_filter import TRAIN_COMMAND
+from ch07_cnn.simple_convnet import SHIPPED_PARAMS, TRAIN_COMMAND, SimpleConvNet
 from common.cli import make_parser, seed_everything
 from common.layers import Convolution
 from common.plotting import finish_figure, plt
+from common.training import load_trained
 
 
 def sample_photo(height: int = 128) -> np.ndarray:
@@ -70,4 +70,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

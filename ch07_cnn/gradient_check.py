@@ -8,10 +8,12 @@ non-zero status when the relative error max|backprop - numerical| / max(|numeric
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ch07_cnn.simple_convnet import SimpleConvNet
-from common.cli import make_parser, seed_everything
+from common.cli import make_parser, non_negative_float, positive_int, seed_everything
 
 
 def check(network: SimpleConvNet, x: np.ndarray, t: np.ndarray, h: float = 1e-6) -> dict[str, tuple[float, float]]:
@@ -28,8 +30,9 @@ def check(network: SimpleConvNet, x: np.ndarray, t: np.ndarray, h: float = 1e-6)
 
 def main(argv: list[str] | None = None) -> None:
     parser = make_parser(__doc__.splitlines()[0], quick=True, figure=False)
-    parser.add_argument("--samples", type=int, default=2, help="images in the batch (default 2)")
-    parser.add_argument("--tol", type=float, default=1e-5, help="largest relative error accepted (default 1e-5)")
+    parser.add_argument("--samples", type=positive_int, default=2, help="images in the batch (default 2)")
+    parser.add_argument("--tol", type=non_negative_float, default=1e-5,
+                        help="largest relative error accepted (default 1e-5)")
     args = parser.parse_args(argv)
     rng = seed_everything(args.seed)
 
@@ -48,4 +51,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -7,17 +7,19 @@ PH x PW pooled output, K classes.
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 
-from ch07_cnn.convnet_base import ConvNetBase, conv_params_with_defaults
-from common.gradient import numerical_gradient
 from common.layers import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
+from common.network import ConvNetBase, conv_params_with_defaults
 from common.util import conv_output_size
 
-__all__ = ["SimpleConvNet", "DEFAULT_CONV_PARAM"]
+__all__ = ["SimpleConvNet", "DEFAULT_CONV_PARAM", "SHIPPED_PARAMS", "TRAIN_COMMAND"]
 
 DEFAULT_CONV_PARAM = {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}
+SHIPPED_PARAMS = Path(__file__).resolve().with_name("params.npz")  # trained with --augment --lr-decay 0.9: 0.9910
+TRAIN_COMMAND = "python -m ch07_cnn.train_convnet"
 
 
 class SimpleConvNet(ConvNetBase):
@@ -70,35 +72,19 @@ class SimpleConvNet(ConvNetBase):
         self.layers["Relu2"] = Relu()
         self.layers["Affine2"] = Affine(self.params["W3"], self.params["b3"])
         self.last_layer = SoftmaxWithLoss()
-        # parameter index -> the layer holding W{i}, b{i}
-        self.param_layers = {1: "Conv1", 2: "Affine1", 3: "Affine2"}
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """x: (N, C, H, W) (or flattened (N, C*H*W)). Returns the scores (N, K) in the network's dtype."""
-        out = self.as_input(x)
-        for layer in self.layers.values():
-            out = layer.forward(out)
-        return out
-
-    def loss(self, x: np.ndarray, t: np.ndarray) -> float:
-        """Mean cross-entropy loss; t: (N,) labels or (N, K) one-hot."""
-        return self.last_layer.forward(self.predict(x), t)
-
-    def numerical_gradient(self, x: np.ndarray, t: np.ndarray, h: float = 1e-4) -> dict[str, np.ndarray]:
-        """Central-difference gradients of :meth:`loss` for every parameter (slow; use float64 and tiny shapes).
-
-        ``h`` is the step; in float64 a smaller one (1e-6) makes it less likely that a step crosses a ReLU kink
-        or swaps the maximum of a pooling window, the two places where the loss is not differentiable.
-        """
-        def loss_w(_):
-            return self.loss(x, t)
-
-        return {key: numerical_gradient(loss_w, param, h) for key, param in self.params.items()}
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
-        """Gradients of :meth:`loss` by backpropagation, same keys, shapes and dtype as ``params``.
+        """Gradients of the loss by backpropagation, same keys, shapes and dtype as ``params``.
 
-        The loss of this batch is left in ``self.last_layer.loss``.
+        ``predict``, ``loss``, ``accuracy`` (batched), ``numerical_gradient`` (in float64; its step ``h`` can be
+        made smaller, e.g. 1e-6, so a step rarely crosses a ReLU kink or swaps a pooling maximum) and the
+        parameter files come from :class:`common.network.ConvNetBase`. The batch's loss stays in ``last_layer.loss``.
         """
         self.loss(x, t)
-        return self.backprop()
+        dout = self.last_layer.backward(1)
+        for layer in reversed(self.layers.values()):
+            dout = layer.backward(dout)
+        grads = {}
+        for i, name in enumerate(("Conv1", "Affine1", "Affine2"), 1):
+            grads[f"W{i}"], grads[f"b{i}"] = self.layers[name].dW, self.layers[name].db
+        return grads

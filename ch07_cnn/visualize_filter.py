@@ -7,15 +7,14 @@ initialisation that training started from.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-from ch07_cnn.simple_convnet import SimpleConvNet
-from ch07_cnn.train_convnet import SHIPPED_PARAMS
-from ch07_cnn.training import load_trained
+from ch07_cnn.simple_convnet import SHIPPED_PARAMS, TRAIN_COMMAND, SimpleConvNet
 from common.cli import make_parser, seed_everything
 from common.plotting import finish_figure, plt
-
-TRAIN_COMMAND = "python -m ch07_cnn.train_convnet"
+from common.training import load_trained
 
 
 def filter_grid(fig, filters: np.ndarray, title: str, ncols: int = 6) -> None:
@@ -51,4 +50,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -13,15 +13,14 @@ Three measurements with the same trained weights:
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
 
-from ch07_cnn.training import load_trained
-from ch08_deep.deep_convnet import DeepConvNet
-from ch08_deep.misclassified_mnist import TRAIN_COMMAND
-from ch08_deep.train_deepnet import SHIPPED_PARAMS
-from common.cli import make_parser, seed_everything
+from ch08_deep.deep_convnet import SHIPPED_PARAMS, TRAIN_COMMAND, DeepConvNet
+from common.cli import make_parser, positive_int, seed_everything
+from common.training import load_trained
 from dataset.mnist import load_mnist
 
 QUICK_TEST, QUICK_SAMPLES = 200, 20
@@ -34,10 +33,10 @@ def round_weights_to_float16(network: DeepConvNet) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = make_parser(__doc__.splitlines()[0], quick=True, figure=False)
+    parser = make_parser(__doc__.splitlines()[0], quick=True, figure=False, workload="large")
     parser.add_argument("--params", default=str(SHIPPED_PARAMS),
                         help="DeepConvNet weights (default: the shipped ch08_deep/deep_convnet_params.npz)")
-    parser.add_argument("--samples", type=int, default=1000,
+    parser.add_argument("--samples", type=positive_int, default=1000,
                         help="test images for the (slow) float16-arithmetic run (default 1000)")
     args = parser.parse_args(argv)
     seed_everything(args.seed)
@@ -77,4 +76,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -6,16 +6,16 @@ mistakes (``--save`` or figures/misclassified_mnist.png) and the confusion matri
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-from ch07_cnn.training import load_trained
-from ch08_deep.deep_convnet import DeepConvNet
-from ch08_deep.train_deepnet import SHIPPED_PARAMS
+from ch08_deep.deep_convnet import SHIPPED_PARAMS, TRAIN_COMMAND, DeepConvNet
 from common.cli import make_parser, seed_everything
 from common.plotting import figure_path, finish_figure, plt
+from common.training import load_trained
 from dataset.mnist import load_mnist
 
-TRAIN_COMMAND = "python -m ch08_deep.train_deepnet"
 QUICK_TEST = 200
 
 
@@ -61,7 +61,7 @@ def plot_confusion(matrix: np.ndarray, title: str):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = make_parser(__doc__.splitlines()[0], quick=True)
+    parser = make_parser(__doc__.splitlines()[0], quick=True, workload="large")
     parser.add_argument("--params", default=str(SHIPPED_PARAMS),
                         help="DeepConvNet weights (default: the shipped ch08_deep/deep_convnet_params.npz)")
     args = parser.parse_args(argv)
@@ -89,4 +89,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

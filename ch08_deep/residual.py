@@ -15,8 +15,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ch07_cnn.convnet_base import ConvNetBase
 from common.layers import Affine, BatchNormalization, Convolution, Relu, SoftmaxWithLoss
+from common.network import ConvNetBase
 from common.weight_init import init_weight
 
 __all__ = ["ConvBN", "ResidualBlock", "GlobalAvgPooling", "SmallResNet"]
@@ -32,6 +32,8 @@ class ConvBN:
     ``params``: W (FN, C, FH, FW) He-initialised, gamma (FN,) ones, beta (FN,) zeros.
     ``buffers``: running_mean, running_var (FN,), used when ``train_flg`` is False.
     """
+
+    uses_train_flg = True  # batch statistics in training, running statistics otherwise
 
     def __init__(self, in_channels: int, out_channels: int, filter_size: int = 3, stride: int = 1, pad: int = 1,
                  dtype=np.float32) -> None:
@@ -68,6 +70,8 @@ class ResidualBlock:
     gamma2, beta2, plus Ws, bs for the 1x1 projection when stride != 1 or C != FN.
     ``buffers``: the batch-norm running statistics, running_mean1/2, running_var1/2.
     """
+
+    uses_train_flg = True
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, dtype=np.float32) -> None:
         self.stage1 = ConvBN(in_channels, out_channels, 3, stride, 1, dtype)
@@ -157,11 +161,11 @@ class SmallResNet(ConvNetBase):
         self.layers["fc"] = Affine(fc_W, np.zeros(output_size, dtype=dtype))
         self.last_layer = SoftmaxWithLoss()
 
-        # layers with params, grads, batch-norm buffers and a train_flg
-        self.bn_layers = [name for name, layer in self.layers.items() if isinstance(layer, (ConvBN, ResidualBlock))]
+        # the blocks, which hold their own params, grads and batch-norm buffers
+        self.blocks = [name for name, layer in self.layers.items() if hasattr(layer, "buffers")]
         self.params: dict[str, np.ndarray] = {"fc_W": self.layers["fc"].W, "fc_b": self.layers["fc"].b}
         self.buffers: dict[str, np.ndarray] = {}
-        for name in self.bn_layers:
+        for name in self.blocks:
             self.params.update({f"{name}_{key}": value for key, value in self.layers[name].params.items()})
             self.buffers.update({f"{name}_{key}": value for key, value in self.layers[name].buffers.items()})
 
@@ -169,16 +173,9 @@ class SmallResNet(ConvNetBase):
         """Parameters and batch-norm running statistics (what a parameter file holds)."""
         return {**self.params, **self.buffers}
 
-    def predict(self, x: np.ndarray, train_flg: bool = False) -> np.ndarray:
-        """x (N, C, H, W) -> scores (N, K); batch statistics when ``train_flg``, running statistics otherwise."""
-        out = self.as_input(x)
-        for name, layer in self.layers.items():
-            out = layer.forward(out, train_flg) if name in self.bn_layers else layer.forward(out)
-        return out
-
     def loss(self, x: np.ndarray, t: np.ndarray, train_flg: bool = True) -> float:
-        """Mean cross-entropy; t labels (N,) or one-hot (N, K)."""
-        return self.last_layer.forward(self.predict(x, train_flg), t)
+        """Mean cross-entropy with batch statistics by default; t labels (N,), (N, 1) or one-hot (N, K)."""
+        return super().loss(x, t, train_flg)
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
         """Backpropagated gradients of the training loss, same keys/shapes/dtype as ``params``."""
@@ -187,6 +184,6 @@ class SmallResNet(ConvNetBase):
         for layer in reversed(self.layers.values()):
             dout = layer.backward(dout)
         grads = {"fc_W": self.layers["fc"].dW, "fc_b": self.layers["fc"].db}
-        for name in self.bn_layers:
+        for name in self.blocks:
             grads.update({f"{name}_{key}": value for key, value in self.layers[name].grads.items()})
         return grads

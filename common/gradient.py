@@ -6,7 +6,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["numerical_diff", "numerical_gradient", "gradient_descent"]
+from common.optimizer import check_rate
+
+# The book's common/gradient.py has no __all__, so `from common.gradient import *` also brings `np`; "np" is
+# listed to keep that working.
+__all__ = ["np", "numerical_diff", "numerical_gradient", "gradient_descent"]
 
 
 def numerical_diff(f: Callable[[float], float], x: float, h: float = 1e-4) -> float:
@@ -34,6 +38,9 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
             f"numerical_gradient needs a floating-point array, got dtype {x.dtype}: "
             "x + h would be truncated; convert with x.astype(np.float64)"
         )
+    if not x.flags.writeable:
+        raise ValueError("numerical_gradient perturbs x in place, but x is a read-only array; pass a writable copy")
+    h = check_rate("h", h)
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
     for _ in it:
@@ -53,9 +60,15 @@ def gradient_descent(
 ) -> np.ndarray:
     """Plain gradient descent x <- x - lr * grad f(x) for ``step_num`` steps, with numerical gradients.
 
-    Returns the final x (a new array; ``init_x`` is not modified).
+    Returns the final x (a new array; ``init_x`` is not modified). ``lr`` must be finite and > 0 (the book's
+    "too large" 10.0 and "too small" 1e-10 both are), ``step_num`` a non-negative int.
     """
+    lr = check_rate("lr", lr)
+    if isinstance(step_num, (bool, np.bool_)) or not isinstance(step_num, (int, np.integer)) or step_num < 0:
+        raise ValueError(f"step_num must be a non-negative int, got {step_num!r}")
     x = np.array(init_x)
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"init_x must hold real numbers, got dtype {x.dtype}")
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
     for _ in range(step_num):

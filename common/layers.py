@@ -4,15 +4,22 @@ Layers hold *references* to their parameter arrays (the optimizer updates them i
 gradients in attributes (``dW``, ``db``, ``dgamma``, ``dbeta``). Every buffer takes the dtype of the input,
 so a float32 network stays float32 and a float64 gradient check computes in float64.
 
+Each ``forward``/``backward`` is the book's few steps; where a step has a faster form it calls a kernel of
+:mod:`common.kernels` by name (each kernel is tested against its plain-loop specification in
+:mod:`common.reference`). Layers whose ``forward`` takes ``train_flg`` say so with ``uses_train_flg = True``.
+
 Notation: N batch, C channels, H x W input, FN filters, FH x FW filter/pool window, OH x OW output.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from common.functions import labels_from_target, log_softmax, sigmoid
-from common.util import conv_output_size, im2col, im2col_nhwc, offset_slice, pad_hw
+from common import kernels
+from common.functions import check_target, log_softmax, sigmoid
+from common.util import conv_output_size, im2col
 
 __all__ = [
     "MulLayer",
@@ -26,42 +33,6 @@ __all__ = [
     "Convolution",
     "Pooling",
 ]
-
-
-def _int_view(a: np.ndarray) -> np.ndarray:
-    """``a`` viewed as signed integers of the same width (its IEEE bit patterns)."""
-    return a.view(np.dtype(f"i{a.dtype.itemsize}"))
-
-
-def _keep_where(keep: np.ndarray, values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``np.where(keep, values, 0)`` for a bool ``keep`` and float ``values`` of the same shape, without branches.
-
-    A masked select branches on every element and mispredicts about half the time on a random mask. Instead the
-    mask becomes integers -1 (all bits set) or 0, written straight into the output, and is ANDed with the bit
-    patterns of ``values``: the same numbers (exactly +0.0 where keep is False, the value itself, NaN included,
-    where True), about 10x faster. The result has ``values``' memory order unless ``out`` (any float array of
-    that shape and dtype, e.g. a strided slice) is given.
-    """
-    out = np.empty_like(values) if out is None else out
-    bits = _int_view(out)
-    np.negative(keep.view(np.int8), dtype=bits.dtype, out=bits)  # True -> -1, False -> 0
-    np.bitwise_and(_int_view(values), bits, out=bits)
-    return out
-
-
-def _zero_where(zero: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``np.where(zero, 0, values)``, branch-free like :func:`_keep_where`."""
-    out = np.empty_like(values)
-    bits = _int_view(out)
-    np.subtract(zero.view(np.uint8), 1, dtype=bits.dtype, out=bits)  # True -> 0, False -> -1
-    np.bitwise_and(_int_view(values), bits, out=bits)
-    return out
-
-
-def _column_sums(d2: np.ndarray) -> np.ndarray:
-    """Sum over the rows of (M, K) ``d2``, shape (K,): a BLAS matrix-vector product with a ones vector, about
-    10x faster than ``d2.sum(axis=0)`` for the tall, narrow matrices of convolution backward."""
-    return np.ones(d2.shape[0], dtype=d2.dtype) @ d2
 
 
 class MulLayer:
@@ -106,11 +77,8 @@ class Relu:
         return np.maximum(x, 0)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        """dx = dout where x > 0, exactly 0 elsewhere (np.where semantics, computed branch-free)."""
-        dout = np.asarray(dout)
-        if dout.shape == self.mask.shape and dout.dtype.kind == "f":
-            return _zero_where(self.mask, dout)
-        return np.where(self.mask, 0, dout).astype(dout.dtype, copy=False)
+        """dx = dout where x > 0, exactly 0 where x <= 0 (the book's ``dout[mask] = 0``, on a new array)."""
+        return kernels.zero_where(self.mask, dout)
 
 
 class Sigmoid:
@@ -143,22 +111,23 @@ class Affine:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, ...) with prod(...) == D. Returns (N, M)."""
-        self.original_x_shape = x.shape
-        x2 = x.reshape(x.shape[0], -1)  # a copy only when x is not C-contiguous (e.g. channels-last pooling output)
-        if x2.shape[1] != self.W.shape[0]:
+        x = np.asarray(x)
+        features = math.prod(x.shape[1:]) if x.ndim >= 1 else 0
+        if x.ndim < 1 or features != self.W.shape[0]:
             raise ValueError(
-                f"Affine: input of shape {x.shape} has {x2.shape[1]} features per sample, "
+                f"Affine: input of shape {x.shape} has {features} features per sample, "
                 f"but W has shape {self.W.shape} (expects {self.W.shape[0]})"
             )
-        self.x = x2
-        out = x2 @ self.W
+        self.original_x_shape = x.shape
+        self.x = x.reshape(x.shape[0], features)  # (N, D); a copy only when x is not C-contiguous
+        out = self.x @ self.W
         out += self.b
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout: (N, M). Sets dW (D, M) and db (M,); returns dx of the forward input's shape."""
         self.dW = self.x.T @ dout
-        self.db = _column_sums(dout)
+        self.db = kernels.column_sums(dout)
         return (dout @ self.W.T).reshape(self.original_x_shape)
 
 
@@ -175,20 +144,21 @@ class SoftmaxWithLoss:
         self.t: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, t: np.ndarray):
-        if x.ndim != 2:
-            raise ValueError(f"SoftmaxWithLoss expects logits of shape (N, K), got {x.shape}")
+        """x (N, K), N >= 1; t labels (N,), a column (N, 1) or one-hot (N, K), checked by ``check_target``."""
+        if x.ndim != 2 or x.shape[0] == 0:
+            raise ValueError(f"SoftmaxWithLoss expects logits of shape (N, K) with N >= 1, got {x.shape}")
         t = np.asarray(t)
-        if t.shape[0] != x.shape[0]:
+        if t.ndim == 0 or t.shape[0] != x.shape[0]:
             raise ValueError(f"SoftmaxWithLoss: logits {x.shape} and target {t.shape} have different batch sizes")
+        t = check_target(t, x.shape[0], x.shape[1])
         logp = log_softmax(x)
         self.y = np.exp(logp)
         n = x.shape[0]
-        if t.shape == x.shape:
-            self.t = t
+        self.t = t
+        if t.ndim == 2:
             self.loss = -np.sum(t * logp, dtype=x.dtype) / n
         else:
-            self.t = labels_from_target(t, x.shape[1])
-            self.loss = -np.sum(logp[np.arange(n), self.t], dtype=x.dtype) / n
+            self.loss = -np.sum(logp[np.arange(n), t], dtype=x.dtype) / n
         return self.loss
 
     def backward(self, dout=1) -> np.ndarray:
@@ -212,22 +182,33 @@ class Dropout:
     Args:
         dropout_ratio: probability of dropping a unit, in [0, 1).
         rng: a ``np.random.Generator``; by default NumPy's global generator (seed it with np.random.seed).
+
+    Attributes:
+        mask: (x's shape) bool, True for the units kept by the last training-mode forward; None after a
+            test-mode forward.
+        reuse_mask: when True, a training-mode forward reuses ``mask`` if it has the input's shape instead of
+            drawing a new one (numerical gradient checks need the same mask in every evaluation). Default False.
     """
+
+    uses_train_flg = True  # forward(x, train_flg): the train-mode protocol of the networks
 
     def __init__(self, dropout_ratio: float = 0.5, inverted: bool = False,
                  rng: np.random.Generator | None = None) -> None:
-        if not 0 <= dropout_ratio < 1:
-            raise ValueError(f"dropout_ratio must be in [0, 1), got {dropout_ratio}")
+        if isinstance(dropout_ratio, bool) or not isinstance(dropout_ratio, (int, float, np.floating, np.integer)) \
+                or not 0 <= dropout_ratio < 1:
+            raise ValueError(f"dropout_ratio must be a number in [0, 1), got {dropout_ratio!r}")
         self.dropout_ratio = dropout_ratio
         self.inverted = inverted
         self.rng = rng
         self.mask: np.ndarray | None = None
+        self.reuse_mask = False
 
     def forward(self, x: np.ndarray, train_flg: bool = True) -> np.ndarray:
         keep = 1 - self.dropout_ratio
         if train_flg:
-            u = self.rng.random(x.shape) if self.rng is not None else np.random.random_sample(x.shape)
-            self.mask = u > self.dropout_ratio
+            if not (self.reuse_mask and self.mask is not None and self.mask.shape == np.shape(x)):
+                u = self.rng.random(x.shape) if self.rng is not None else np.random.random_sample(x.shape)
+                self.mask = u > self.dropout_ratio
             scale = 1 / keep if self.inverted else 1
             return x * self.mask * np.asarray(scale, dtype=x.dtype)
         self.mask = None  # test mode: a fixed scale, no mask
@@ -252,9 +233,13 @@ class BatchNormalization:
     Args:
         gamma, beta: scale and shift, same size. Running statistics have gamma's size.
         momentum: running average factor; running = momentum * running + (1 - momentum) * batch.
+
+    The running statistics are updated in place, and never from a batch whose mean or variance is not finite
+    (one NaN pixel would otherwise poison them for good); that batch's output is NaN, so the loss shows it.
     """
 
     eps = 1e-6
+    uses_train_flg = True  # forward(x, train_flg): the train-mode protocol of the networks
 
     def __init__(self, gamma: np.ndarray, beta: np.ndarray, momentum: float = 0.9,
                  running_mean: np.ndarray | None = None, running_var: np.ndarray | None = None) -> None:
@@ -292,41 +277,48 @@ class BatchNormalization:
         return y.reshape(shape)
 
     def forward(self, x: np.ndarray, train_flg: bool = True) -> np.ndarray:
+        """x: (N, D) or (N, C, H, W), N >= 1 when training. Returns y of x's shape (per channel: channels-last)."""
+        x2 = self._to_2d(x)  # (M, D): M = N, or N*H*W per channel
         self.input_shape = x.shape
-        x2 = self._to_2d(x)
-        gamma = self.gamma.reshape(-1)
-        beta = self.beta.reshape(-1)
+        gamma, beta = self.gamma.reshape(-1), self.beta.reshape(-1)
         if self.running_mean is None:
             self.running_mean = np.zeros(gamma.size, dtype=x.dtype)
             self.running_var = np.zeros(gamma.size, dtype=x.dtype)
         if train_flg:
-            mu = x2.mean(axis=0)
+            if x2.shape[0] == 0:
+                raise ValueError(f"BatchNormalization needs at least one sample to train, got input {x.shape}")
+            mu = kernels.column_sums(x2) / x2.shape[0]
             xc = x2 - mu
-            var = np.mean(xc ** 2, axis=0)
+            var = kernels.column_sums(xc * xc) / x2.shape[0]
             std = np.sqrt(var + self.eps)
             xn = xc / std
             self.batch_size, self.xc, self.xn, self.std = x2.shape[0], xc, xn, std
-            m = self.momentum
-            self.running_mean *= m
-            self.running_mean += (1 - m) * mu
-            self.running_var *= m
-            self.running_var += (1 - m) * var
+            self._update_running(mu, var)
         else:
-            std = np.sqrt(self.running_var + self.eps)
-            xn = (x2 - self.running_mean) / std
+            std = np.sqrt(self.running_var + self.eps).astype(x2.dtype, copy=False)
+            xn = (x2 - self.running_mean.astype(x2.dtype, copy=False)) / std
             self.batch_size, self.xc, self.xn, self.std = None, None, xn, std
-        return self._from_2d(gamma * xn + beta)
+        return self._from_2d(kernels.scale_shift(xn, gamma, beta))
+
+    def _update_running(self, mu: np.ndarray, var: np.ndarray) -> None:
+        """running = momentum * running + (1 - momentum) * batch, in place; skipped for a non-finite batch."""
+        if not (np.isfinite(mu).all() and np.isfinite(var).all()):
+            return
+        m = self.momentum
+        for running, batch in ((self.running_mean, mu), (self.running_var, var)):
+            running *= m
+            running += (1 - m) * batch
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dout of the forward output's shape -> dx; sets dgamma and dbeta (gamma's shape)."""
         d2 = self._to_2d(dout)
         gamma = self.gamma.reshape(-1)
-        self.dbeta = d2.sum(axis=0).reshape(self.beta.shape)
-        self.dgamma = np.sum(self.xn * d2, axis=0).reshape(self.gamma.shape)
-        dxn = gamma * d2
+        self.dbeta = kernels.column_sums(d2).reshape(self.beta.shape)
+        self.dgamma = kernels.column_sums(self.xn * d2).reshape(self.gamma.shape)
         if self.batch_size is None:  # after a test-mode forward the statistics are constants
-            return self._from_2d(dxn / self.std)
-        # dx = (dxn - mean(dxn) - xn * mean(dxn * xn)) / std
-        dx = (dxn - dxn.mean(axis=0) - self.xn * np.mean(dxn * self.xn, axis=0)) / self.std
+            return self._from_2d(d2 * (gamma / self.std))
+        # dx = (dxn - mean(dxn) - xn * mean(dxn * xn)) / std, with dxn = gamma * dout
+        dx = kernels.batchnorm_dx(d2, self.xn, gamma / self.std, self.dbeta.reshape(-1), self.dgamma.reshape(-1))
         return self._from_2d(dx)
 
 
@@ -347,45 +339,34 @@ def _check_conv_input(x: np.ndarray, W: np.ndarray, stride: int, pad: int) -> No
 
 
 class Convolution:
-    """2-D cross-correlation as one matrix product of a column matrix with the flattened filters: the book's
-    im2col algorithm, computed channels-last.
+    """2-D cross-correlation by the book's im2col algorithm: one matrix product of the column matrix with the
+    flattened filters.
 
         out[n, f, i, j] = b[f] + sum_{c, p, q} xpad[n, c, i*stride + p, j*stride + q] * W[f, c, p, q]
 
     Args:
-        W: (FN, C, FH, FW) filters.  b: (FN,) bias.  stride, pad: ints.
+        W: (FN, C, FH, FW) filters.  b: (FN,) bias.  stride, pad: ints (stride >= 1, pad >= 0).
 
-    Inside the layer images are viewed as (N, H, W, C) and the column matrix has rows (n, i, j) and columns
-    (p, q, c) (:func:`common.util.im2col_nhwc`): building it copies runs of FW*C contiguous numbers, and the
-    (N*OH*OW, FN) product already is the output in (N, OH, OW, FN) order, returned as an (N, FN, OH, OW)
-    transposed view. ReLU and pooling keep that memory order, so the next convolution reads channels-last
-    input without a transposition. Memory: the column matrix, N*OH*OW*FH*FW*C numbers (45 MB for
-    DeepConvNet's second layer at batch 100), is kept for backward and its buffer reused by the next forward.
-
-    ``col`` and ``col_W`` give the book's matrices (columns in (c, fh, fw) order; ``col @ col_W + b`` is the
-    output in (N*OH*OW, FN) layout); ``col`` is rebuilt from ``x`` on each access.
+    The work is done channels-last by :func:`common.kernels.conv_forward` / :func:`~common.kernels.conv_backward`:
+    the output is an (N, FN, OH, OW) view of an (N, OH, OW, FN) array, which ReLU and pooling keep, so the next
+    convolution reads its input without a transposition. ``col`` and ``col_W`` give the book's matrices (columns
+    in (c, fh, fw) order; ``col @ col_W + b`` is the output in (N*OH*OW, FN) layout); ``col`` is rebuilt from
+    ``x`` on each access.
     """
 
     def __init__(self, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0) -> None:
-        if W.ndim != 4:
-            raise ValueError(f"Convolution filters must be (FN, C, FH, FW), got shape {W.shape}")
+        if np.ndim(W) != 4:
+            raise ValueError(f"Convolution filters must be (FN, C, FH, FW), got shape {np.shape(W)}")
+        if np.shape(b) != (W.shape[0],):
+            raise ValueError(f"Convolution bias b must have shape (FN,) with FN = {W.shape[0]} (one per filter of W "
+                             f"{W.shape}), got shape {np.shape(b)}")
+        if int(stride) != stride or stride < 1 or int(pad) != pad or pad < 0:
+            raise ValueError(f"Convolution needs an int stride >= 1 and pad >= 0, got stride={stride!r}, pad={pad!r}")
         self.W, self.b, self.stride, self.pad = W, b, int(stride), int(pad)
         self.x: np.ndarray | None = None
         self.dW: np.ndarray | None = None
         self.db: np.ndarray | None = None
-        self._col: np.ndarray | None = None  # (N*OH*OW, FH*FW*C): the channels-last column matrix
-        self._scratch: dict[str, np.ndarray] = {}  # internal buffers kept between calls (never returned)
-
-    def _buffer(self, name: str, shape: tuple[int, ...], dtype, order: str = "C") -> np.ndarray:
-        """A zero-initialised scratch array kept between calls, reallocated when shape, dtype or order change.
-
-        Reusing big buffers saves the page faults of fresh allocations (tens of MB per step); a padded input
-        buffer keeps its zero border because only the interior is ever written.
-        """
-        buf = self._scratch.get(name)
-        if buf is None or buf.shape != shape or buf.dtype != dtype or not buf.flags[f"{order}_CONTIGUOUS"]:
-            buf = self._scratch[name] = np.zeros(shape, dtype=dtype, order=order)
-        return buf
+        self._work = kernels.Workspace()  # buffers kept between calls and the column matrix for backward
 
     @property
     def col(self) -> np.ndarray | None:
@@ -400,70 +381,24 @@ class Convolution:
         return self.W.reshape(self.W.shape[0], -1).T
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """x: (N, C, H, W) in any memory order -> (N, FN, OH, OW), a view of a channels-last array."""
+        """x: (N, C, H, W) in any memory order -> (N, FN, OH, OW)."""
         _check_conv_input(x, self.W, self.stride, self.pad)
-        fn, c, fh, fw = self.W.shape
-        n, _, h, w = x.shape
-        oh = conv_output_size(h, fh, self.stride, self.pad)
-        ow = conv_output_size(w, fw, self.stride, self.pad)
-        x_nhwc = x.transpose(0, 2, 3, 1)  # (N, H, W, C) view
-        if self.pad:
-            hp, wp = h + 2 * self.pad, w + 2 * self.pad
-            xp = self._buffer("xpad", (n, hp, wp, c), x.dtype)
-            xp[:, self.pad:self.pad + h, self.pad:self.pad + w, :] = x_nhwc  # the border stays 0
-        else:
-            xp = np.ascontiguousarray(x_nhwc)  # x_nhwc itself when x is channels-last already
-        # (N*OH*OW, FH*FW*C); with one channel stored column-major, so it is copied in runs of OW, not FW
-        col = self._buffer("col", (n * oh * ow, fh * fw * c), x.dtype, order="F" if c == 1 else "C")
-        im2col_nhwc(xp, fh, fw, self.stride, out=col)
-        out = col @ self.W.transpose(2, 3, 1, 0).reshape(fh * fw * c, fn)  # (N*OH*OW, FN)
-        out += self.b
-        self.x, self._col = x, col
-        return out.reshape(n, oh, ow, fn).transpose(0, 3, 1, 2)
+        self.x = x
+        return kernels.conv_forward(x, self.W, self.b, self.stride, self.pad, self._work)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        """dout (N, FN, OH, OW) -> dx (N, C, H, W) (a view of a channels-last array); sets dW (FN, C, FH, FW)
-        and db (FN,).
-
-        With d = dout as (N*OH*OW, FN): dW = col^T d (reusing the forward's column matrix) and db = the column
-        sums of d. dx is col2im(d W_col^T), folded one kernel offset at a time. When a column-matrix row
-        (FH*FW*C numbers) is wider than a row of d (FN), it is computed without that (N*OH*OW, FH*FW*C) matrix:
-        for each kernel offset (p, q), dxpad[:, i*stride + p, j*stride + q, :] += d @ W[:, :, p, q].
-        Memory: dx and one (N*OH*OW, C) partial product (kept between calls).
-        """
-        fn, c, fh, fw = self.W.shape
-        n, _, h, w = self.x.shape
-        oh, ow = dout.shape[2], dout.shape[3]
-        s, p = self.stride, self.pad
-        d2 = dout.transpose(0, 2, 3, 1).reshape(n * oh * ow, fn)  # free when dout is channels-last
-        self.db = _column_sums(d2)
-        dW = (self._col.T @ d2).reshape(fh, fw, c, fn)
-        self.dW = np.ascontiguousarray(dW.transpose(3, 2, 0, 1))  # (FN, C, FH, FW)
-        dxp = np.zeros((n, h + 2 * p, w + 2 * p, c), dtype=dout.dtype)
-        if fh * fw * c <= fn:  # narrow rows: one product, dcol^T (FH*FW*C, N*OH*OW), folded plane by plane
-            dcol_t = self.W.transpose(2, 3, 1, 0).reshape(fh * fw * c, fn) @ d2.T
-            planes = dcol_t.reshape(fh, fw, c, n, oh, ow).transpose(0, 1, 3, 4, 5, 2)  # (FH, FW, N, OH, OW, C)
-            for i in range(fh):
-                for j in range(fw):
-                    dxp[:, offset_slice(i, oh, s), offset_slice(j, ow, s), :] += planes[i, j]
-        else:  # wide rows: FH*FW products of (N*OH*OW, C), no (N*OH*OW, FH*FW*C) matrix
-            w_off = np.ascontiguousarray(self.W.transpose(2, 3, 0, 1))  # (FH, FW, FN, C)
-            part = self._buffer("part", (n * oh * ow, c), dout.dtype)
-            for i in range(fh):
-                for j in range(fw):
-                    np.matmul(d2, w_off[i, j], out=part)
-                    dxp[:, offset_slice(i, oh, s), offset_slice(j, ow, s), :] += part.reshape(n, oh, ow, c)
-        return dxp[:, p:p + h, p:p + w, :].transpose(0, 3, 1, 2)
+        """dout (N, FN, OH, OW) -> dx (N, C, H, W); sets dW (FN, C, FH, FW) and db (FN,)."""
+        dx, self.dW, self.db = kernels.conv_backward(dout, self.x.shape, self.W, self.stride, self.pad, self._work)
+        return dx
 
 
 class Pooling:
     """Max pooling over (pool_h, pool_w) windows. Padding (pad > 0) pads with -inf, so it never wins.
 
-    forward: x (N, C, H, W) -> (N, C, OH, OW), a max over the pool_h*pool_w strided slices of x (one
-    ``np.maximum`` per window offset), in x's memory order.
-    pad may be at most half the window, so that every window holds at least one real value.
-    backward: each window's gradient goes to exactly one maximum (the first in row-major window order),
-    accumulated where windows overlap.
+    forward: x (N, C, H, W) -> (N, C, OH, OW), the maximum of each window, in x's memory order
+    (:func:`common.kernels.max_pool_forward`). pad may be at most half the window, so that every window holds at
+    least one real value. backward: each window's gradient goes to exactly one maximum (the first in row-major
+    window order), accumulated where windows overlap (:func:`common.kernels.max_pool_backward`).
     """
 
     def __init__(self, pool_h: int, pool_w: int, stride: int = 2, pad: int = 0) -> None:
@@ -476,50 +411,15 @@ class Pooling:
         self.x: np.ndarray | None = None
         self.out: np.ndarray | None = None
 
-    def _slices(self, oh: int, ow: int):
-        """For every window offset (p, q), row-major: the index of that offset's element in every window,
-        an (N, C, OH, OW) strided slice of the (padded) input."""
-        for p in range(self.pool_h):
-            for q in range(self.pool_w):
-                yield (slice(None), slice(None), offset_slice(p, oh, self.stride), offset_slice(q, ow, self.stride))
-
     def forward(self, x: np.ndarray) -> np.ndarray:
         if x.ndim != 4:
             raise ValueError(f"Pooling expects input (N, C, H, W), got shape {x.shape}")
-        xp = pad_hw(x, self.pad, -np.inf)
-        oh = conv_output_size(xp.shape[2], self.pool_h, self.stride)
-        ow = conv_output_size(xp.shape[3], self.pool_w, self.stride)
-        out = None
-        for index in self._slices(oh, ow):
-            out = np.copy(xp[index]) if out is None else np.maximum(out, xp[index], out=out)  # (N, C, OH, OW)
-        self.x, self.out = x, out
-        return out
+        for size, window in ((x.shape[2], self.pool_h), (x.shape[3], self.pool_w)):
+            conv_output_size(size, window, self.stride, self.pad)  # raises when the window does not fit
+        self.x = x
+        self.out = kernels.max_pool_forward(x, self.pool_h, self.pool_w, self.stride, self.pad)
+        return self.out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        """dout (N, C, OH, OW) -> dx (N, C, H, W).
-
-        For each window offset: hit = (that slice of x == out) and no earlier offset of the window was hit;
-        that slice of dx gets dout where hit. When windows do not overlap (stride >= window) every slice is
-        written once, otherwise accumulated. Temporaries are (N, C, OH, OW), never a 6-D window array.
-        """
-        xp = pad_hw(self.x, self.pad, -np.inf)
-        oh, ow = self.out.shape[2], self.out.shape[3]
-        d = np.empty_like(self.out)
-        np.copyto(d, dout)  # dout in the memory order of out (and x), so the loop below streams
-        overlap = self.stride < self.pool_h or self.stride < self.pool_w
-        dxp = np.zeros_like(xp)
-        taken = None
-        for index in self._slices(oh, ow):
-            hit = xp[index] == self.out
-            if taken is None:
-                taken = hit
-            else:
-                hit &= ~taken
-                taken |= hit
-            if overlap:
-                dxp[index] += _keep_where(hit, d)
-            else:
-                dxp[index] = _keep_where(hit, d)
-        if self.pad == 0:
-            return dxp
-        return dxp[:, :, self.pad:self.pad + self.x.shape[2], self.pad:self.pad + self.x.shape[3]]
+        """dout (N, C, OH, OW) -> dx (N, C, H, W)."""
+        return kernels.max_pool_backward(self.x, self.out, dout, self.pool_h, self.pool_w, self.stride, self.pad)

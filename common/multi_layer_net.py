@@ -9,12 +9,12 @@ from collections import OrderedDict
 
 import numpy as np
 
-from common.gradient import numerical_gradient
-from common.layers import Affine, BatchNormalization, Dropout, Relu, Sigmoid, SoftmaxWithLoss
-from common.util import batched_accuracy
+from common.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
+from common.network import NetworkBase
 from common.weight_init import init_weight
 
-__all__ = ["MultiLayerNet"]
+# "np" too: the book's modules have no __all__, so `from ... import *` in its scripts also brought NumPy.
+__all__ = ["MultiLayerNet", "np"]
 
 _ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid}
 
@@ -27,7 +27,7 @@ def activation_layer(name: str):
         raise ValueError(f"unknown activation {name!r}; use 'relu' or 'sigmoid'") from None
 
 
-class MultiLayerNet:
+class MultiLayerNet(NetworkBase):
     """A fully connected network ``input_size -> hidden_size_list... -> output_size`` with L2 weight decay.
 
     Args:
@@ -44,6 +44,10 @@ class MultiLayerNet:
         params: ``W1``..``WL`` of shape (fan_in, fan_out) and ``b1``..``bL`` of shape (fan_out,), all ``dtype``.
         layers: ordered dict ``Affine1``, ``Activation_function1``, ..., ``AffineL`` (the book's names).
         last_layer: the SoftmaxWithLoss layer; after ``gradient`` its ``loss`` holds the batch's data loss.
+
+    ``predict(x, train_flg=False)``, ``accuracy`` (batched; labels (N,), (N, 1) or one-hot), ``numerical_gradient``
+    (in float64, of the training loss) and ``save_params``/``load_params`` come from
+    :class:`common.network.NetworkBase`.
     """
 
     def __init__(self, input_size: int, hidden_size_list: list[int], output_size: int, activation: str = "relu",
@@ -84,15 +88,9 @@ class MultiLayerNet:
         """``['W1', ..., 'WL']``: the parameters the weight decay applies to."""
         return [f"W{i}" for i in range(1, self.hidden_layer_num + 2)]
 
-    def predict(self, x: np.ndarray, train_flg: bool = False) -> np.ndarray:
-        """Scores (N, K) before the softmax for x (N, D). ``train_flg`` switches dropout and batch
-        normalization to training mode (only MultiLayerNetExtend has such layers)."""
-        for layer in self.layers.values():
-            if isinstance(layer, (Dropout, BatchNormalization)):
-                x = layer.forward(x, train_flg)
-            else:
-                x = layer.forward(x)
-        return x
+    def penalty(self) -> float:
+        """The weight-decay term that :meth:`loss` adds."""
+        return self.weight_decay_penalty()
 
     def weight_decay_penalty(self) -> float:
         """0.5 * lambda * sum over the weights W1..WL of sum(W**2) (biases and BN parameters excluded)."""
@@ -100,22 +98,12 @@ class MultiLayerNet:
             return 0.0
         return 0.5 * self.weight_decay_lambda * sum(float(np.sum(np.square(self.params[k]))) for k in self.weight_keys)
 
-    def loss(self, x: np.ndarray, t: np.ndarray, train_flg: bool = False) -> float:
-        """Mean cross-entropy of x (N, D) against t (labels (N,) or one-hot (N, K)) plus the weight decay term."""
-        y = self.predict(x, train_flg)
-        return self.last_layer.forward(y, t) + self.weight_decay_penalty()
-
-    def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int = 100) -> float:
-        """Fraction of x (N, D) classified as t (labels (N,) or one-hot (N, K)), predicted ``batch_size`` samples
-        at a time; the last partial batch counts like the others."""
-        return batched_accuracy(self, x, t, batch_size)
-
-    def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
-        """Central-difference gradient of ``loss(x, t, train_flg=True)`` for every parameter (slow; use float64)."""
-        def f(_):
-            return self.loss(x, t, train_flg=True)
-
-        return {key: numerical_gradient(f, param) for key, param in self.params.items()}
+    def as_input(self, x: np.ndarray) -> np.ndarray:
+        """``x`` as (N, D) of the network's dtype (N-D samples are flattened by the first Affine)."""
+        x = super().as_input(x)
+        if x.ndim < 2 or x[0].size != self.input_size:
+            raise ValueError(f"{type(self).__name__} expects input of shape (N, {self.input_size}), got {x.shape}")
+        return x
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
         """Backpropagated gradient of ``loss(x, t, train_flg=True)``: a dict with the keys of ``params``, each of

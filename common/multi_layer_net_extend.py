@@ -10,7 +10,8 @@ import numpy as np
 from common.layers import BatchNormalization, Dropout
 from common.multi_layer_net import MultiLayerNet
 
-__all__ = ["MultiLayerNetExtend"]
+# "np" too: the book's modules have no __all__, so `from ... import *` in its scripts also brought NumPy.
+__all__ = ["MultiLayerNetExtend", "np"]
 
 
 class MultiLayerNetExtend(MultiLayerNet):

@@ -13,7 +13,15 @@ How it differs from the book's trainer (same constructor, same printed lines, sa
 * no loss line per iteration: one tqdm progress bar per epoch shows the running mean loss;
 * accuracies are computed in mini-batches of ``eval_batch_size`` (memory stays small for CNNs) and count every
   sample, including the last partial batch;
-* a NaN or infinite loss stops training at once with a ``FloatingPointError`` naming the epoch and iteration;
+* a NaN or infinite loss (or gradient) stops training at once with a ``FloatingPointError`` naming the epoch and
+  iteration, all or nothing: the optimizer update of that batch is not applied and the running statistics of
+  batch-norm layers (``running_mean``/``running_var``, which the forward pass already changed) are restored, so
+  the network is exactly as it was before the bad batch;
+* inputs are checked once, at construction: arrays (lists are converted) of finite real numbers, non-empty
+  training and test sets, targets as labels (N,), a label column (N, 1) (flattened to (N,)) or one-hot (N, K)
+  with valid rows; label ranges and one-hot widths are checked against the network's output width before the
+  first update; counts must be ints (``epochs`` >= 0, batch sizes and ``evaluate_sample_num_per_epoch`` >= 1);
+* accuracies count a sample whose scores contain NaN or inf as wrong (``common.network.batched_accuracy``);
 * extras, all off by default: ``seed``, ``lr_decay``, a validation set with early stopping, data augmentation.
 """
 
@@ -25,10 +33,48 @@ from collections.abc import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from common.optimizer import make_optimizer
-from common.util import batched_accuracy
+from common.functions import check_target
+from common.network import batched_accuracy
+from common.optimizer import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, check_rate, make_optimizer
 
-__all__ = ["Trainer", "batched_accuracy"]
+# The book's common/trainer.py has no __all__ and star-imports common.optimizer, so `from common.trainer import *`
+# brought `np` and the optimizer classes too; they are listed to keep that working.
+__all__ = ["Trainer", "batched_accuracy", "np", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
+
+
+def _count(name: str, value, minimum: int) -> int:
+    """``value`` as an int >= ``minimum``; integral floats (20.0) pass, bools, NaN, 2.5 and strings do not."""
+    ok = isinstance(value, (int, np.integer, float, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if not ok or not math.isfinite(value) or value != int(value) or value < minimum:
+        kind = "a non-negative" if minimum == 0 else "a positive" if minimum == 1 else f"an int >= {minimum},"
+        raise ValueError(f"{name} must be {kind} int, got {value!r}")
+    return int(value)
+
+
+def _as_inputs(name: str, x) -> np.ndarray:
+    """Inputs (N, ...) as a real array with at least one axis and only finite values (checked once, here)."""
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except ValueError as err:  # ragged nested lists
+            raise TypeError(f"{name} must be an array (N, ...) of numbers; converting it failed: {err}") from None
+    if x.dtype.kind not in "iuf" or x.ndim == 0:
+        raise TypeError(f"{name} must be an array (N, ...) of real numbers, got dtype {x.dtype}, shape {x.shape}")
+    if x.dtype.kind == "f" and len(x):
+        bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+        if bad.any():
+            raise ValueError(f"{name} holds NaN or infinite values (first in sample {int(np.argmax(bad))}); "
+                             "training on them would poison the parameters and BatchNormalization statistics")
+    return x
+
+
+def _as_targets(name: str, t: np.ndarray, n: int) -> np.ndarray:
+    """Targets of ``n`` samples: labels (n,) (a column (n, 1) is flattened) or one-hot (n, K), checked."""
+    try:
+        checked = check_target(t, n, None)  # K is not known yet: labels >= 0, one-hot rows valid
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"{name}: {err}") from None
+    return checked if checked.ndim == 2 else (t.reshape(n) if t.ndim == 2 else t)
 
 
 class Trainer:
@@ -36,7 +82,7 @@ class Trainer:
 
     Args:
         network: has ``params`` (dict of arrays), ``gradient(x, t) -> grads`` (same keys) and ``predict(x)``.
-        x_train: (N, ...) training inputs.  t_train: (N,) labels or (N, K) one-hot.
+        x_train: (N, ...) training inputs (finite).  t_train: (N,) labels, a column (N, 1) or (N, K) one-hot.
         x_test, t_test: the test set, same layout.
         epochs: passes over the training set.
         mini_batch_size: samples per update; the last batch of an epoch holds the rest.
@@ -65,40 +111,57 @@ class Trainer:
                  early_stopping_patience: int | None = None,
                  augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
                  eval_batch_size: int = 100) -> None:
+        sets = {}
         for name, x, t in (("train", x_train, t_train), ("test", x_test, t_test), ("val", x_val, t_val)):
             if (x is None) != (t is None):
                 raise ValueError(f"give both x_{name} and t_{name}, or neither")
-            if x is not None and len(x) != len(t):
-                raise ValueError(f"x_{name} has {len(x)} samples but t_{name} has {len(t)}")
-        if len(x_train) == 0:
-            raise ValueError("the training set is empty")
-        if int(epochs) != epochs or epochs < 0:
-            raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
-        if int(mini_batch_size) != mini_batch_size or mini_batch_size < 1:
-            raise ValueError(f"mini_batch_size must be a positive int, got {mini_batch_size!r}")
-        if int(eval_batch_size) != eval_batch_size or eval_batch_size < 1:
-            raise ValueError(f"eval_batch_size must be a positive int, got {eval_batch_size!r}")
-        if lr_decay is not None and lr_decay <= 0:
-            raise ValueError(f"lr_decay must be a positive factor, got {lr_decay!r}")
+            if x is None:
+                continue
+            x = _as_inputs(f"x_{name}", x)
+            if len(x) == 0:
+                raise ValueError(f"the {'training' if name == 'train' else name} set is empty (x_{name} has shape "
+                                 f"{x.shape})")
+            t = np.asarray(t)
+            if t.ndim == 0 or len(t) != len(x):
+                raise ValueError(f"x_{name} has {len(x)} samples but t_{name} has "
+                                 f"{len(t) if t.ndim else 'shape ()'}")
+            sets[name] = (x, _as_targets(f"t_{name}", t, len(x)))
+        epochs = _count("epochs", epochs, 0)
+        mini_batch_size = _count("mini_batch_size", mini_batch_size, 1)
+        eval_batch_size = _count("eval_batch_size", eval_batch_size, 1)
+        if evaluate_sample_num_per_epoch is not None:
+            evaluate_sample_num_per_epoch = _count("evaluate_sample_num_per_epoch", evaluate_sample_num_per_epoch, 1)
+        if lr_decay is not None:
+            lr_decay = check_rate("lr_decay", lr_decay)
+        if seed is not None:
+            seed = _count("seed", seed, 0)
         if early_stopping_patience is not None:
             if x_val is None:
                 raise ValueError("early_stopping_patience needs a validation set (x_val, t_val); "
                                  "the test set is never used to decide when to stop")
-            if early_stopping_patience < 1:
-                raise ValueError(f"early_stopping_patience must be >= 1, got {early_stopping_patience!r}")
+            early_stopping_patience = _count("early_stopping_patience", early_stopping_patience, 1)
+        if optimizer_param is not None and not isinstance(optimizer_param, dict):
+            raise TypeError(f"optimizer_param must be a dict of keyword arguments, got {optimizer_param!r}")
+        if augment is not None and not callable(augment):
+            raise TypeError(f"augment must be a function (x_batch, rng) -> x_batch, got {augment!r}")
+        if "test" not in sets:
+            raise ValueError("x_test and t_test are required (the book's Trainer reports test accuracy every epoch)")
+        x_train, t_train = sets["train"]
+        x_test, t_test = sets["test"]
+        x_val, t_val = sets.get("val", (None, None))
 
         self.network = network
         self.x_train, self.t_train = x_train, t_train
         self.x_test, self.t_test = x_test, t_test
         self.x_val, self.t_val = x_val, t_val
-        self.epochs = int(epochs)
-        self.batch_size = int(mini_batch_size)
+        self.epochs = epochs
+        self.batch_size = mini_batch_size
         self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
         self.verbose = verbose
         self.lr_decay = lr_decay
         self.early_stopping_patience = early_stopping_patience
         self.augment = augment
-        self.eval_batch_size = int(eval_batch_size)
+        self.eval_batch_size = eval_batch_size
         self.rng = np.random.default_rng(seed)
 
         if isinstance(optimizer, str):
@@ -108,6 +171,8 @@ class Trainer:
             self.optimizer = optimizer
         else:
             raise TypeError(f"optimizer must be a name or an object with update(params, grads), got {optimizer!r}")
+        if lr_decay is not None and not hasattr(self.optimizer, "lr"):
+            raise TypeError(f"lr_decay needs an optimizer with an lr attribute; {self.optimizer!r} has none")
 
         self.train_size = len(x_train)
         self.iter_per_epoch = math.ceil(self.train_size / self.batch_size)
@@ -128,6 +193,7 @@ class Trainer:
         self._batch_in_epoch = 0
         self._epoch_loss_sum = 0.0
         self._bar = None
+        self._labels_checked = False
 
     # -- one update ---------------------------------------------------------------------------------------------
 
@@ -144,6 +210,8 @@ class Trainer:
         The first step of an epoch draws a new permutation; the last one closes the epoch (accuracies,
         printing, lr decay, early stopping).
         """
+        if not self._labels_checked:
+            self._check_label_range()
         if self._batch_in_epoch == 0:
             self._perm = self.rng.permutation(self.train_size)
             self._epoch_loss_sum = 0.0
@@ -155,15 +223,27 @@ class Trainer:
         if self.augment is not None:
             x_batch = self.augment(x_batch, self.rng)
 
+        saved = self._running_statistics()
         grads = self.network.gradient(x_batch, t_batch)
         loss = self._batch_loss(x_batch, t_batch)
-        if not math.isfinite(loss):
+        bad = None if math.isfinite(loss) else f"the training loss became {loss}"
+        if bad is None:
+            bad_keys = [key for key, g in grads.items() if not np.isfinite(g).all()]
+            if bad_keys:
+                bad = f"the gradient of {bad_keys} became non-finite (loss {loss})"
+        if bad is not None:
+            # all or nothing: no optimizer update, and the batch-norm running statistics are put back as they were
+            for layer, name, original, values in saved:
+                if values is not None:
+                    original[...] = values
+                setattr(layer, name, original)
+            where = (f"at epoch {self.current_epoch + 1}, iteration {self.current_iter + 1} "
+                     f"(batch {self._batch_in_epoch + 1} of the epoch)")
             self._close_bar()
             self._batch_in_epoch = 0
             raise FloatingPointError(
-                f"the training loss became {loss} at epoch {self.current_epoch + 1}, iteration {self.current_iter + 1} "
-                f"(batch {self._batch_in_epoch + 1} of the epoch); training diverged. "
-                f"Try a smaller learning rate (optimizer_param={{'lr': ...}})."
+                f"{bad} {where}; training diverged. The parameters and running statistics are those before this "
+                f"batch. Try a smaller learning rate (optimizer_param={{'lr': ...}})."
             )
         self.optimizer.update(self.network.params, grads)
         self.train_loss_list.append(loss)
@@ -178,6 +258,36 @@ class Trainer:
             self._close_bar()
             self._end_epoch()
         return loss
+
+    def _check_label_range(self) -> None:
+        """Once, before the first update: every label of every set lies in [0, K) and one-hot targets have width K,
+        where K is the width of the network's scores for one test sample (so a bad test label is reported now, not
+        after the first epoch's work)."""
+        k = np.shape(self.network.predict(self.x_test[:1]))[-1]
+        for name, t in (("train", self.t_train), ("test", self.t_test), ("val", self.t_val)):
+            if t is not None:
+                try:
+                    check_target(t, len(t), k)
+                except (TypeError, ValueError) as err:
+                    raise type(err)(f"t_{name}: {err} (the network predicts {k} classes)") from None
+        self._labels_checked = True
+
+    def _running_statistics(self) -> list[tuple]:
+        """(layer, name, the object, a copy of its values) of every ``running_mean`` / ``running_var`` of the
+        network's layers.
+
+        A training forward pass updates them (or creates them, on the first batch) before the loss is known, so a
+        diverging batch is undone from these copies (a few KB per BatchNormalization layer)."""
+        layers = getattr(self.network, "layers", None)
+        if isinstance(layers, dict):
+            layers = layers.values()
+        saved = []
+        for layer in layers if layers is not None else ():
+            for name in ("running_mean", "running_var"):
+                if hasattr(layer, name):
+                    value = getattr(layer, name)
+                    saved.append((layer, name, value, value.copy() if isinstance(value, np.ndarray) else None))
+        return saved
 
     def _close_bar(self) -> None:
         if self._bar is not None:

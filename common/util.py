@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["conv_output_size", "im2col", "col2im", "smooth_curve", "shuffle_dataset", "batched_accuracy"]
+__all__ = ["conv_output_size", "im2col", "col2im", "smooth_curve", "shuffle_dataset"]
 
 
 def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
@@ -101,39 +101,6 @@ def fold_windows(col6: np.ndarray, input_shape: tuple[int, ...], stride: int, pa
     return img[:, :, pad:pad + h, pad:pad + w]
 
 
-# Channels-last kernels used inside common.layers.Convolution: the same im2col with the window axes reordered,
-# images (N, H, W, C) and columns (fh, fw, c), so the copy moves runs of FW*C contiguous numbers instead of FW.
-
-def offset_slice(start: int, count: int, stride: int) -> slice:
-    """The positions start, start + stride, ..., ``count`` of them: kernel offset ``start`` of every window."""
-    return slice(start, start + stride * (count - 1) + 1, stride)
-
-
-def im2col_nhwc(xp: np.ndarray, filter_h: int, filter_w: int, stride: int = 1,
-                out: np.ndarray | None = None) -> np.ndarray:
-    """Channels-last im2col of an already padded (N, Hp, Wp, C) array.
-
-    col[(n, i, j), (p, q, c)] = xp[n, i*stride + p, j*stride + q, c]; shape (N*OH*OW, FH*FW*C), rows and columns
-    row-major. Each row is FH runs of FW*C numbers contiguous in ``xp``, so the one copy streams memory.
-    ``out``: an optional buffer of that shape and dtype to write into (reusing one avoids the page faults of a
-    fresh allocation of tens of MB). A column-major (Fortran-ordered) ``out`` is filled column by column: each
-    column is then one kernel offset of every window, copied in runs of OW numbers, which is the faster order
-    when C is 1 (rows would be runs of only FW numbers). Memory: N*OH*OW*FH*FW*C numbers.
-    """
-    n, hp, wp, c = xp.shape
-    oh = conv_output_size(hp, filter_h, stride)
-    ow = conv_output_size(wp, filter_w, stride)
-    win = sliding_window_view(xp, (filter_h, filter_w), axis=(1, 2))  # (N, Hp-FH+1, Wp-FW+1, C, FH, FW) view
-    win = win[:, ::stride, ::stride].transpose(0, 1, 2, 4, 5, 3)  # (N, OH, OW, FH, FW, C) view
-    if out is None:
-        out = np.empty((n * oh * ow, filter_h * filter_w * c), dtype=xp.dtype)
-    if out.flags.f_contiguous and not out.flags.c_contiguous:  # column-major: out.T is (FH*FW*C, N*OH*OW)
-        np.copyto(out.T.reshape(filter_h, filter_w, c, n, oh, ow), win.transpose(3, 4, 5, 0, 1, 2))
-    else:
-        np.copyto(out.reshape(n, oh, ow, filter_h, filter_w, c), win)  # always a copy, never a view of xp
-    return out
-
-
 def smooth_curve(x: np.ndarray, window: int = 11, beta: float = 2.0) -> np.ndarray:
     """Smooth a loss curve with a normalised Kaiser window (edges reflected); returns x's length."""
     x = np.asarray(x, dtype=np.float64)
@@ -153,35 +120,3 @@ def shuffle_dataset(x: np.ndarray, t: np.ndarray, rng: np.random.Generator | Non
         raise ValueError(f"x has {len(x)} samples but t has {len(t)}")
     perm = (rng.permutation(len(x)) if rng is not None else np.random.permutation(len(x)))
     return x[perm], t[perm]
-
-
-def _labels(t: np.ndarray) -> np.ndarray:
-    """Integer labels (N,) from labels (N,) or one-hot targets (N, K)."""
-    t = np.asarray(t)
-    return t.argmax(axis=1) if t.ndim == 2 else t
-
-
-def batched_accuracy(network, x: np.ndarray, t: np.ndarray, batch_size: int = 100) -> float:
-    """Fraction of samples whose ``argmax(network.predict(x_chunk))`` equals the label.
-
-    Args:
-        network: anything with ``predict(x) -> (n, K)`` scores.
-        x: (N, ...) inputs.  t: (N,) labels or (N, K) one-hot.
-        batch_size: samples per ``predict`` call; the last chunk may be smaller and still counts.
-
-    Returns:
-        a Python float in [0, 1]; 0.0 for an empty set.
-    """
-    n = len(x)
-    if len(t) != n:
-        raise ValueError(f"x has {n} samples but t has {len(t)}")
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    if n == 0:
-        return 0.0
-    labels = _labels(t)
-    correct = 0
-    for start in range(0, n, batch_size):
-        y = network.predict(x[start:start + batch_size])
-        correct += int(np.sum(np.argmax(y, axis=1) == labels[start:start + batch_size]))
-    return correct / n

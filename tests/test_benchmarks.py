@@ -1,19 +1,13 @@
-"""benchmarks/: the quick mode's code paths on tiny shapes (no timing assertions; PyTorch optional), and the fast
-kernels the benchmarks time, checked in float64 against the plain-loop reference of common/reference.py in the
-memory layouts the networks actually feed them (channels-last activations, not only contiguous NCHW)."""
+"""benchmarks/: the quick mode's code paths on tiny shapes (no timing assertions; PyTorch optional). The kernels
+the benchmarks time are checked against their plain references in tests/test_kernels.py."""
 
 from __future__ import annotations
 
-import itertools
 import json
 
-import numpy as np
 import pytest
 
 from benchmarks import layer_cases, networks, run, timing
-from common.layers import Convolution, Pooling, Relu
-from common.reference import conv2d_naive, max_pool_naive
-from common.util import im2col, im2col_nhwc
 
 TINY = ["--quick", "--batch", "4", "--layer-batch", "2", "--repeats", "1", "--gemm-size", "32", "--memory-steps", "1"]
 
@@ -77,121 +71,3 @@ def test_forward_flops_match_the_book_networks():
         pytest.skip("chapter 7/8 networks missing")
     assert networks.forward_flops(simple, 100) == 2 * 100 * (24 * 24 * 30 * 25 + 4320 * 100 + 100 * 10)
     assert networks.forward_flops(deep, 100) == 1_754_468_000
-
-
-# --------------------------------------------------------------------------------------------------------
-# Fast kernels against common/reference.py, in float64, for NCHW and channels-last memory
-# --------------------------------------------------------------------------------------------------------
-
-def _channels_last(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-
-
-LAYOUTS = {"nchw": lambda a: a, "channels_last": _channels_last}
-CONV_GEOMETRY = [  # (C, FN, (FH, FW), stride, pad, (H, W)); C*FH*FW <= FN takes the one-product dx path
-    (c, fn, k, s, p, size)
-    for (c, fn), k, s, p, size in itertools.product([(1, 4), (3, 4), (8, 3)], [(3, 2), (1, 1), (3, 3)], [1, 2],
-                                                    [0, 1, 2], [(7, 6), (5, 5)])
-]
-
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(7)
-
-
-@pytest.mark.parametrize("order", ["C", "F"])
-@pytest.mark.parametrize("c, kernel, stride, pad", [(1, (3, 3), 1, 1), (3, (3, 2), 2, 0), (4, (1, 1), 1, 2)])
-def test_im2col_nhwc_is_im2col_with_channels_last_columns(rng, order, c, kernel, stride, pad):
-    """Same numbers as the book's im2col, columns reordered (c, fh, fw) -> (fh, fw, c), into a C- or F-ordered buffer."""
-    x = rng.standard_normal((2, c, 7, 6))
-    fh, fw = kernel
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).transpose(0, 2, 3, 1)
-    book = im2col(x, fh, fw, stride, pad)
-    out = np.empty(book.shape, order=order)
-    col = im2col_nhwc(xp, fh, fw, stride, out=out)
-    assert col is out
-    expected = book.reshape(len(book), c, fh, fw).transpose(0, 2, 3, 1).reshape(len(book), -1)
-    np.testing.assert_array_equal(col, expected)
-    np.testing.assert_array_equal(im2col_nhwc(xp, fh, fw, stride), expected)
-
-
-@pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("c, fn, kernel, stride, pad, size", CONV_GEOMETRY)
-def test_convolution_matches_reference(rng, layout, c, fn, kernel, stride, pad, size):
-    """forward == conv2d_naive; backward is its adjoint: <dx, v> = <conv(v; W, 0), dy>, <dW, V> = <conv(x; V, 0), dy>,
-    db = sum of dy, for random directions v, V (exact linear identities, float64)."""
-    to_layout = LAYOUTS[layout]
-    W, b = rng.standard_normal((fn, c) + kernel), rng.standard_normal(fn)
-    x = rng.standard_normal((2, c) + size)
-    layer = Convolution(W, b, stride=stride, pad=pad)
-    out = layer.forward(to_layout(x))
-    np.testing.assert_allclose(out, conv2d_naive(x, W, b, stride, pad), rtol=1e-10, atol=1e-10)
-    dy = rng.standard_normal(out.shape)
-    dx = layer.backward(to_layout(dy))
-    assert dx.shape == x.shape and layer.dW.shape == W.shape and layer.db.shape == b.shape
-    zero = np.zeros(fn)
-    for _ in range(2):
-        v, V = rng.standard_normal(x.shape), rng.standard_normal(W.shape)
-        assert np.sum(dx * v) == pytest.approx(np.sum(conv2d_naive(v, W, zero, stride, pad) * dy), rel=1e-10, abs=1e-10)
-        assert np.sum(layer.dW * V) == pytest.approx(np.sum(conv2d_naive(x, V, zero, stride, pad) * dy), rel=1e-10,
-                                                     abs=1e-10)
-    np.testing.assert_allclose(layer.db, dy.sum(axis=(0, 2, 3)), rtol=1e-12)
-
-
-def test_convolution_book_matrices_and_buffer_reuse(rng):
-    """``col``/``col_W`` are the book's matrices; a second forward reuses the column buffer without touching the
-    first output, and backward then belongs to the second input."""
-    W, b = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
-    x1, x2 = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((2, 3, 6, 6))
-    layer = Convolution(W, b, stride=1, pad=1)
-    out1 = layer.forward(x1)
-    kept = out1.copy()
-    np.testing.assert_array_equal(layer.col, im2col(x1, 3, 3, 1, 1))
-    np.testing.assert_allclose((layer.col @ layer.col_W + b).reshape(2, 6, 6, 4).transpose(0, 3, 1, 2), out1)
-    out2 = layer.forward(x2)
-    np.testing.assert_array_equal(out1, kept)
-    dy = rng.standard_normal(out2.shape)
-    dx = layer.backward(dy)
-    fresh = Convolution(W, b, stride=1, pad=1)
-    fresh.forward(x2)
-    np.testing.assert_allclose(dx, fresh.backward(dy), rtol=1e-12)
-    np.testing.assert_allclose(layer.dW, fresh.dW, rtol=1e-12)
-
-
-POOL_GEOMETRY = [(w, s, p, size) for w, s, p, size in itertools.product([(2, 2), (3, 2), (3, 3)], [1, 2, 3], [0, 1],
-                                                                         [(6, 6), (7, 5)]) if 2 * p <= min(w)]
-
-
-@pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("window, stride, pad, size", POOL_GEOMETRY)
-def test_pooling_matches_reference(rng, layout, window, stride, pad, size):
-    """forward == max_pool_naive; backward sends each window's dy to the reference's argmax (first maximum),
-    accumulating over overlapping windows. Integer-valued inputs make many ties."""
-    x = rng.integers(0, 4, size=(2, 3) + size).astype(np.float64)
-    layer = Pooling(*window, stride=stride, pad=pad)
-    out = layer.forward(LAYOUTS[layout](x))
-    expected, arg = max_pool_naive(x, *window, stride=stride, pad=pad)
-    np.testing.assert_array_equal(out, expected)
-    dy = rng.standard_normal(out.shape)
-    dx = layer.backward(LAYOUTS[layout](dy))
-    ref = np.zeros_like(x)
-    for idx in np.ndindex(dy.shape):
-        r, c = arg[idx]
-        ref[idx[0], idx[1], r, c] += dy[idx]
-    np.testing.assert_allclose(dx, ref, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_relu_backward_is_exactly_np_where(rng, dtype):
-    """The branch-free backward gives np.where(mask, 0, dout) bit for bit, NaN and inf included."""
-    x = _channels_last(rng.standard_normal((2, 3, 4, 5)).astype(dtype))
-    dout = rng.standard_normal(x.shape).astype(dtype)
-    dout.flat[:6] = [np.nan, np.inf, -np.inf, -0.0, np.nan, -np.inf]
-    layer = Relu()
-    layer.forward(x)
-    dx = layer.backward(dout)
-    expected = np.where(x <= 0, 0, dout).astype(dtype)
-    assert dx.dtype == dtype
-    np.testing.assert_array_equal(dx, expected)
-    assert np.array_equal(np.signbit(dx), np.signbit(expected))

@@ -164,11 +164,14 @@ def test_train_neuralnet_numerical_path(fake_mnist, tmp_path, capsys):
     assert_png(out)
 
 
-def test_train_network_rejects_bad_arguments():
-    net = TwoLayerNet(4, 3, 2)
-    x = np.zeros((10, 4), dtype=np.float32)
-    t = np.zeros(10, dtype=np.intp)
-    with pytest.raises(ValueError, match="batch_size"):
-        train_neuralnet.train_network(net, net.gradient, x, t, x, t, 5, 0, None, np.random.default_rng(0))
-    with pytest.raises(ValueError, match="differ in length"):
-        train_neuralnet.train_network(net, net.gradient, x, t[:5], x, t, 5, 2, None, np.random.default_rng(0))
+@pytest.mark.parametrize("option", [["--batch-size", "0"], ["--lr", "nan"], ["--lr", "-0.1"], ["--iters", "-1"],
+                                    ["--hidden", "abc"], ["--seed", "-1"]])
+def test_bad_options_are_usage_errors_before_any_work(option, monkeypatch, capsys):
+    def no_data(**kwargs):
+        raise AssertionError("the data must not be loaded for a bad option")
+
+    monkeypatch.setattr(train_neuralnet, "load_mnist", no_data)
+    with pytest.raises(SystemExit) as info:
+        train_neuralnet.main(option)
+    assert info.value.code == 2
+    assert option[0] in capsys.readouterr().err

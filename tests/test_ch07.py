@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pickle
-import tempfile
 
 import numpy as np
 import pytest
 
 from ch07_cnn import apply_filter, gradient_check, train_convnet, visualize_filter
-from ch07_cnn.simple_convnet import SimpleConvNet
+from ch07_cnn.simple_convnet import SHIPPED_PARAMS, SimpleConvNet
 
 SMALL = {"input_dim": (1, 10, 10), "conv_param": {"filter_num": 3, "filter_size": 3, "pad": 0, "stride": 1},
          "hidden_size": 7, "output_size": 4}
@@ -147,17 +146,17 @@ def _mtime(path):
     return path.stat().st_mtime_ns if path.exists() else None
 
 
-def test_train_convnet_quick_writes_figure_and_never_the_shipped_file(fake_mnist, tmp_path, monkeypatch):
-    fake_mnist(train_convnet)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    before = _mtime(train_convnet.SHIPPED_PARAMS)
+def test_train_convnet_quick_writes_to_the_current_directory_never_the_shipped_file(fake_mnist, tmp_path, capsys):
+    fake_mnist(train_convnet)  # also makes tmp_path the current directory
+    before = _mtime(SHIPPED_PARAMS)
     train_convnet.main(["--quick", "--no-show", "--save", str(tmp_path / "acc.png")])
     assert (tmp_path / "acc.png").stat().st_size > 0
-    assert (tmp_path / "simple_convnet_quick_params.npz").exists()
+    SimpleConvNet().load_params(tmp_path / "params.npz")  # the book's file name, in the workspace
+    assert f"Saved Network Parameters to {tmp_path / 'params.npz'}" in capsys.readouterr().out
     out = tmp_path / "mine.npz"
     train_convnet.main(["--quick", "--no-show", "--save", str(tmp_path / "acc2.png"), "--out", str(out)])
     SimpleConvNet().load_params(out)
-    assert _mtime(train_convnet.SHIPPED_PARAMS) == before
+    assert _mtime(SHIPPED_PARAMS) == before
 
 
 def test_gradient_check_script_passes_and_fails_loudly(capsys):
@@ -193,7 +192,7 @@ def test_apply_filter_writes_figure(tmp_path, trained_params, monkeypatch):
 
 
 def test_shipped_weights_load_and_fit_the_network():
-    path = train_convnet.SHIPPED_PARAMS
+    path = SHIPPED_PARAMS
     if not path.exists():
         pytest.skip("ch07_cnn/params.npz not trained yet")
     net = SimpleConvNet()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import tempfile
-
 import numpy as np
 import pytest
 
 from ch08_deep import half_float_network, misclassified_mnist, train_deepnet, train_resnet
-from ch08_deep.deep_convnet import DeepConvNet
+from ch08_deep.deep_convnet import SHIPPED_PARAMS, DeepConvNet
 from ch08_deep.residual import GlobalAvgPooling, ResidualBlock, SmallResNet
 from common.gradient import numerical_gradient
 from common.layers import Dropout
@@ -213,14 +211,13 @@ def _mtime(path):
 
 
 @pytest.mark.parametrize("extra", [[], ["--augment", "--lr-decay", "0.9"]])
-def test_train_deepnet_quick_never_writes_shipped_weights(fake_mnist, tmp_path, monkeypatch, extra):
-    fake_mnist(train_deepnet)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    before = _mtime(train_deepnet.SHIPPED_PARAMS)
+def test_train_deepnet_quick_never_writes_shipped_weights(fake_mnist, tmp_path, extra):
+    fake_mnist(train_deepnet)  # also makes tmp_path the current directory
+    before = _mtime(SHIPPED_PARAMS)
     train_deepnet.main(["--quick", "--no-show", "--save", str(tmp_path / "deep.png"), *extra])
     assert (tmp_path / "deep.png").stat().st_size > 0
-    DeepConvNet().load_params(tmp_path / "deep_convnet_quick_params.npz")
-    assert _mtime(train_deepnet.SHIPPED_PARAMS) == before
+    DeepConvNet().load_params(tmp_path / "deep_convnet_params.npz")
+    assert _mtime(SHIPPED_PARAMS) == before
 
 
 @pytest.fixture
@@ -269,7 +266,7 @@ def test_train_resnet_quick(fake_mnist, tmp_path, capsys):
 
 
 def test_shipped_weights_load_and_fit_the_network():
-    path = train_deepnet.SHIPPED_PARAMS
+    path = SHIPPED_PARAMS
     if not path.exists():
         pytest.skip("ch08_deep/deep_convnet_params.npz not trained yet")
     net = DeepConvNet()

@@ -10,11 +10,13 @@ import pytest
 from gradcheck import numerical_grads
 
 from common.functions import (
+    check_target,
     cross_entropy_error,
     identity_function,
     labels_from_target,
     log_softmax,
     mean_squared_error,
+    predicted_labels,
     relu,
     relu_grad,
     sigmoid,
@@ -165,3 +167,116 @@ def test_softmax_loss_matches_cross_entropy_of_softmax():
     assert softmax_loss(x, t) == pytest.approx(expected, rel=1e-12)
     layer = SoftmaxWithLoss()
     assert layer.forward(x, t) == pytest.approx(expected, rel=1e-12)
+
+
+def test_labels_from_target_accepts_every_book_form():
+    expected = [2, 0, 1]
+    forms = [np.array(expected, dtype=np.uint8), np.array(expected, dtype=np.int64), np.array([2.0, 0.0, 1.0]),
+             np.array(expected).reshape(3, 1), np.eye(3, dtype=np.float32)[expected], np.eye(3, dtype=bool)[expected],
+             np.array([[0.05, 0.05, 0.9], [0.8, 0.1, 0.1], [0.0, 1.0, 0.0]]), expected]
+    for t in forms:
+        labels = labels_from_target(t, 3)
+        np.testing.assert_array_equal(labels, expected)
+        assert labels.dtype == np.intp and labels.shape == (3,)
+    # K unknown: labels only need to be >= 0, a 2-D target gives K by its width
+    np.testing.assert_array_equal(labels_from_target(np.array([7, 0]), None), [7, 0])
+    np.testing.assert_array_equal(labels_from_target(np.eye(5)[[4, 1]], None), [4, 1])
+    np.testing.assert_array_equal(labels_from_target(np.array([[7], [0]]), None), [7, 0])
+
+
+BAD_TARGETS = [
+    (np.array([0, 3]), ValueError, r"\[0, 3\); got 3 at index 1"),
+    (np.array([-1, 0]), ValueError, r"got -1 at index 0"),
+    (np.array([255], dtype=np.uint8), ValueError, "255"),
+    (np.array([0.0, np.nan]), ValueError, "finite.*nan"),
+    (np.array([0.0, np.inf]), ValueError, "finite"),
+    (np.array([0.5, 1.0]), TypeError, "integer"),
+    (np.array([[1], [3]]), ValueError, r"\[0, 3\)"),
+    (np.array([True, False]), TypeError, "bool"),
+    (np.array(["0", "1"]), TypeError, "dtype"),
+    (np.array([0j, 1j]), TypeError, "complex"),
+    (np.array([[-1.0, 1.0, 1.0], [0, 0, 1]]), ValueError, "negative entry in row 0"),
+    (np.array([[0, 0, 1], [0, 0, 5.0]]), ValueError, "row 1 sums to 5"),
+    (np.array([[0, 0, 0], [0, 0, 1.0]]), ValueError, "row 0 sums to 0"),
+    (np.array([[0, np.nan, 1.0]]), ValueError, "non-finite"),
+    (np.array([[0.5, 0.5, 0.0]]), ValueError, "ambiguous"),
+    (np.eye(4)[[0, 1]], ValueError, r"\(2, 4\).*one-hot \(N, 3\)"),
+    (np.zeros((2, 3, 1)), ValueError, r"\(2, 3, 1\)"),
+    (np.array(1), ValueError, r"shape \(\)"),
+]
+
+
+@pytest.mark.parametrize("t, error, match", BAD_TARGETS, ids=[m for _, _, m in BAD_TARGETS])
+def test_labels_from_target_rejects_bad_targets(t, error, match):
+    with pytest.raises(error, match=match):
+        labels_from_target(t, 3)
+
+
+def test_labels_from_target_num_classes_checked():
+    for k in (0, -1, 2.0, True, "3"):
+        with pytest.raises(ValueError, match="num_classes"):
+            labels_from_target(np.array([0]), k)
+
+
+def test_check_target_returns_labels_or_validated_rows():
+    soft = np.array([[0.5, 0.5, 0.0], [0.1, 0.2, 0.7]])
+    assert check_target(soft, 2, 3) is not None
+    np.testing.assert_array_equal(check_target(soft, 2, 3), soft)  # soft targets allowed for a loss, ties too
+    np.testing.assert_array_equal(check_target(np.array([[2], [0]]), 2, 3), [2, 0])
+    assert check_target(np.array([1, 2]), 2, 3).dtype == np.intp
+    with pytest.raises(ValueError, match="batch has 3 samples"):
+        check_target(np.array([1, 2]), 3, 3)
+    with pytest.raises(ValueError, match="sums to 2"):
+        check_target(np.array([[1.0, 1.0, 0.0]]), 1, 3)
+    with pytest.raises(ValueError, match="negative"):
+        check_target(np.array([[1.5, -0.5, 0.0]]), 1, 3)
+    # float32 rows of a softmax sum to 1 only up to rounding: accepted
+    rng = np.random.default_rng(0)
+    e = np.exp(rng.standard_normal((50, 10))).astype(np.float32)
+    check_target(e / e.sum(axis=1, keepdims=True), 50, 10)
+
+
+def test_predicted_labels_non_finite_rows_are_never_correct():
+    scores = np.array([[0.1, 0.9, 0.0], [np.nan, np.nan, np.nan], [5.0, np.inf, 1.0], [0.0, 2.0, -np.inf],
+                       [3.0, 1.0, 2.0]], dtype=np.float32)
+    np.testing.assert_array_equal(predicted_labels(scores), [1, -1, -1, -1, 0])
+    assert predicted_labels(scores).dtype == np.intp
+    np.testing.assert_array_equal(predicted_labels(np.array([[1, 5], [7, 2]])), [1, 0])
+    with pytest.raises(ValueError, match=r"\(N, K\)"):
+        predicted_labels(np.zeros(3))
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy_error", "softmax_loss", "SoftmaxWithLoss"])
+def test_losses_agree_on_every_label_form_and_reject_bad_targets(loss):
+    fn = {"cross_entropy_error": lambda x, t: cross_entropy_error(softmax(x), t), "softmax_loss": softmax_loss,
+          "SoftmaxWithLoss": lambda x, t: SoftmaxWithLoss().forward(x, t)}[loss]
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 3))
+    labels = np.array([2, 0, 1, 1])
+    expected = fn(x, labels)
+    for t in (labels.reshape(4, 1), np.eye(3)[labels], labels.astype(np.float64), labels.astype(np.uint8)):
+        assert fn(x, t) == pytest.approx(expected, rel=1e-12)
+    for t, error in ((np.array([2, 0, 1, 3]), ValueError), (np.array([2, 0, 1, -1]), ValueError),
+                     (np.array([2, 0, 1, np.nan]), ValueError), (-np.eye(3)[labels], ValueError),
+                     (5 * np.eye(3)[labels], ValueError), (np.eye(4)[labels], ValueError),
+                     (np.array([2, 0, 1]), ValueError), (np.array(["a"] * 4), TypeError)):
+        with pytest.raises(error):
+            fn(x, t)
+
+
+def test_softmax_with_loss_soft_targets_and_backward_with_label_column():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3))
+    soft = np.array([[0.2, 0.3, 0.5], [0.6, 0.4, 0.0]])
+    layer = SoftmaxWithLoss()
+    assert layer.forward(x, soft) == pytest.approx(-np.sum(soft * log_softmax(x)) / 2, rel=1e-12)
+    np.testing.assert_allclose(layer.backward(1.0), (softmax(x) - soft) / 2, rtol=1e-12)
+    layer.forward(x, np.array([[2], [0]]))
+    np.testing.assert_allclose(layer.backward(1.0), (softmax(x) - np.eye(3)[[2, 0]]) / 2, rtol=1e-12)
+
+
+def test_empty_batches_rejected_with_clear_message():
+    with pytest.raises(ValueError, match="empty batch"):
+        softmax_loss(np.zeros((0, 3)), np.zeros(0, dtype=int))
+    with pytest.raises(ValueError, match="N >= 1"):
+        SoftmaxWithLoss().forward(np.zeros((0, 3)), np.zeros(0, dtype=int))

@@ -99,3 +99,39 @@ def test_gradient_descent_accepts_integer_start():
     x = gradient_descent(function_2, np.array([-3, 4]), lr=0.1, step_num=100)
     assert np.issubdtype(x.dtype, np.floating)
     np.testing.assert_allclose(x, 0, atol=1e-8)
+
+
+def test_numerical_gradient_refuses_read_only_and_complex_arrays():
+    x = np.array([1.0, 2.0])
+    x.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        numerical_gradient(function_2, x)
+    with pytest.raises(TypeError, match="complex"):
+        numerical_gradient(function_2, np.array([1.0 + 0j]))
+
+
+@pytest.mark.parametrize("h, error", [(0.0, ValueError), (-1e-4, ValueError), (float("nan"), ValueError),
+                                      ("1e-4", TypeError)])
+def test_numerical_gradient_refuses_bad_step(h, error):
+    with pytest.raises(error, match="h"):
+        numerical_gradient(function_2, np.array([1.0, 2.0]), h=h)
+
+
+@pytest.mark.parametrize("lr, error", [(0.0, ValueError), (-0.1, ValueError), (float("nan"), ValueError),
+                                       (float("inf"), ValueError), ("0.1", TypeError)])
+def test_gradient_descent_refuses_bad_learning_rates(lr, error):
+    with pytest.raises(error, match="lr"):
+        gradient_descent(function_2, np.array([-3.0, 4.0]), lr=lr)
+
+
+@pytest.mark.parametrize("step_num", [-1, 2.5, float("nan"), "10", True])
+def test_gradient_descent_refuses_bad_step_counts(step_num):
+    with pytest.raises(ValueError, match="step_num"):
+        gradient_descent(function_2, np.array([-3.0, 4.0]), step_num=step_num)
+
+
+def test_gradient_descent_book_extremes_still_run():
+    """ch04 gradient_method: lr = 10.0 diverges to huge values, lr = 1e-10 barely moves; both are accepted."""
+    big = gradient_descent(function_2, np.array([-3.0, 4.0]), lr=10.0, step_num=100)
+    assert np.all(np.abs(big) > 1e10)
+    assert gradient_descent(function_2, np.array([-3.0, 4.0]), lr=0.1, step_num=0).tolist() == [-3.0, 4.0]

@@ -22,7 +22,6 @@ from common.layers import (
     Sigmoid,
     SoftmaxWithLoss,
 )
-from common.reference import conv2d_naive, max_pool_naive
 
 
 @pytest.fixture
@@ -268,58 +267,6 @@ def test_pooling_rejects_pad_larger_than_half_window(window, pad):
         Pooling(*window, stride=1, pad=pad)
 
 
-@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-5), (np.float64, 1e-12)])
-@pytest.mark.parametrize("stride, pad, kernel, size", CONV_GRID[::2])
-def test_convolution_matches_naive(rng, dtype, tol, stride, pad, kernel, size):
-    W = rng.standard_normal((3, 2) + kernel).astype(dtype)
-    b = rng.standard_normal(3).astype(dtype)
-    x = rng.standard_normal((2, 2) + size).astype(dtype)
-    out = Convolution(W, b, stride=stride, pad=pad).forward(x)
-    expected = conv2d_naive(x, W, b, stride=stride, pad=pad)
-    assert out.dtype == dtype and out.shape == expected.shape
-    np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
-
-
-def _pool_backward_reference(x, dout, window, stride, pad):
-    """dx from max_pool_naive's argmax: each window's gradient added to its first maximum."""
-    _, arg = max_pool_naive(x, *window, stride=stride, pad=pad)
-    dx = np.zeros_like(x)
-    for idx in np.ndindex(dout.shape):
-        r, c = arg[idx]
-        dx[idx[0], idx[1], r, c] += dout[idx]
-    return dx
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("stride, pad, window, size", POOL_GRID[::2])
-def test_pooling_matches_naive(rng, dtype, stride, pad, window, size):
-    x = rng.standard_normal((2, 3) + size).astype(dtype)
-    layer = Pooling(*window, stride=stride, pad=pad)
-    out = layer.forward(x)
-    expected, _ = max_pool_naive(x, *window, stride=stride, pad=pad)
-    assert out.dtype == dtype
-    np.testing.assert_array_equal(out, expected)
-    dout = rng.standard_normal(out.shape).astype(dtype)
-    dx = layer.backward(dout)
-    assert dx.dtype == dtype
-    np.testing.assert_allclose(dx, _pool_backward_reference(x, dout, window, stride, pad), rtol=1e-6, atol=1e-6)
-
-
-@pytest.mark.parametrize("stride, pad", [(1, 0), (2, 1), (1, 1)])
-def test_pooling_ties_go_to_first_maximum(rng, stride, pad):
-    """With ties every window's gradient goes to exactly one element: the first maximum in row-major order,
-    and overlapping windows accumulate."""
-    x = rng.integers(0, 3, size=(2, 2, 6, 5)).astype(np.float64)  # many ties
-    x[0, 0] = 1.0  # a channel where every window is one big tie
-    window = (3, 2)
-    layer = Pooling(*window, stride=stride, pad=pad)
-    out = layer.forward(x)
-    dout = rng.standard_normal(out.shape)
-    dx = layer.backward(dout)
-    np.testing.assert_allclose(dx, _pool_backward_reference(x, dout, window, stride, pad), rtol=1e-12)
-    np.testing.assert_allclose(dx.sum(), dout.sum(), rtol=1e-12)  # one recipient per window
-
-
 def test_pooling_book_geometry(rng):
     x = rng.standard_normal((2, 3, 28, 28)).astype(np.float32)
     out = Pooling(2, 2, stride=2).forward(x)
@@ -525,3 +472,84 @@ def test_batchnorm_gamma_size_mismatch(rng, x_shape):
 def test_batchnorm_gamma_beta_shapes_must_match():
     with pytest.raises(ValueError, match=re.escape("(3,)")):
         BatchNormalization(np.ones(3), np.zeros(4))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Contracts: exact ReLU kink, train-mode protocol, dropout mask reuse, BN running statistics, empty batches
+# --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_passes_no_gradient_at_exactly_zero(dtype):
+    """x == 0 exactly (zero-padded image borders, ReLU'd activations) gets no gradient, as the book's mask x <= 0."""
+    layer = Relu()
+    x = np.array([[-1.0, 0.0, -0.0, 2.0]], dtype=dtype)
+    layer.forward(x)
+    np.testing.assert_array_equal(layer.backward(np.full((1, 4), 3.0, dtype=dtype)), [[0.0, 0.0, 0.0, 3.0]])
+
+
+def test_train_mode_protocol_flags():
+    assert Dropout.uses_train_flg is True and BatchNormalization.uses_train_flg is True
+    for cls in (Relu, Sigmoid, Affine, Convolution, Pooling, MulLayer, AddLayer, SoftmaxWithLoss):
+        assert not getattr(cls, "uses_train_flg", False), cls.__name__
+
+
+def test_dropout_reuse_mask(rng):
+    layer = Dropout(0.5, rng=np.random.default_rng(3))
+    assert layer.reuse_mask is False
+    x = rng.standard_normal((20, 10))
+    first = layer.forward(x)
+    mask = layer.mask.copy()
+    assert not np.array_equal(layer.forward(x) != 0, mask)  # a fresh mask by default
+    layer.mask = mask
+    layer.reuse_mask = True
+    np.testing.assert_array_equal(layer.forward(x * 2), 2 * first * (mask == (first != 0)))
+    np.testing.assert_array_equal(layer.mask, mask)
+    layer.forward(rng.standard_normal((3, 10)))  # another shape: a new mask is drawn
+    assert layer.mask.shape == (3, 10)
+
+
+@pytest.mark.parametrize("x_shape, gamma_size", [((6, 4), 4), ((2, 3, 4, 4), 3)], ids=["2d", "per-channel-4d"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_batchnorm_skips_running_update_for_non_finite_batch(rng, x_shape, gamma_size, bad):
+    layer = BatchNormalization(np.ones(gamma_size), np.zeros(gamma_size), momentum=0.5)
+    layer.forward(rng.standard_normal(x_shape), train_flg=True)
+    mean, var = layer.running_mean.copy(), layer.running_var.copy()
+    x = rng.standard_normal(x_shape)
+    x.flat[3] = bad
+    with np.errstate(invalid="ignore"):  # inf - inf: NumPy warns, the layer must still keep its statistics
+        out = layer.forward(x, train_flg=True)
+    assert not np.isfinite(out).all()  # the bad batch shows in the output (and so in the loss)
+    np.testing.assert_array_equal(layer.running_mean, mean)
+    np.testing.assert_array_equal(layer.running_var, var)
+    layer.forward(rng.standard_normal(x_shape), train_flg=True)  # a good batch updates them again
+    assert not np.array_equal(layer.running_mean, mean)
+
+
+def test_batchnorm_updates_running_statistics_in_place(rng):
+    mean, var = np.zeros(3), np.ones(3)
+    layer = BatchNormalization(np.ones(3), np.zeros(3), running_mean=mean, running_var=var)
+    layer.forward(rng.standard_normal((5, 3)) + 4, train_flg=True)
+    assert layer.running_mean is mean and layer.running_var is var and mean.min() > 0
+
+
+@pytest.mark.parametrize("b_shape", [(2,), (4,), (3, 1)])
+def test_convolution_bias_must_have_one_element_per_filter(rng, b_shape):
+    with pytest.raises(ValueError, match=re.escape(str(b_shape))) as err:
+        Convolution(rng.standard_normal((3, 2, 3, 3)), np.zeros(b_shape))
+    assert "FN = 3" in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "affine", "dropout", "convolution", "pooling"])
+def test_empty_batch_gives_empty_results(rng, name):
+    layer, x = _layer_cases(rng)[name]
+    x = x[:0]
+    out = layer.forward(x)
+    assert out.shape[0] == 0
+    dx = layer.backward(np.zeros(out.shape, dtype=out.dtype))
+    assert dx.shape == x.shape
+
+
+def test_batchnorm_training_on_an_empty_batch_is_a_clear_error():
+    layer = BatchNormalization(np.ones(3), np.zeros(3))
+    with pytest.raises(ValueError, match="at least one sample"):
+        layer.forward(np.zeros((0, 3)), train_flg=True)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dataset import mnist
+from dataset import folders, loader, mnist, sources
 
 N_TRAIN, N_TEST = 6, 4
 KEYS = ("train_img", "train_label", "test_img", "test_label")
@@ -66,7 +67,7 @@ def idx_bytes(a: np.ndarray, *, magic: int | None = None, count: int | None = No
 
 
 def gz_bytes(a: np.ndarray, **kw: int) -> bytes:
-    return gzip.compress(idx_bytes(a, **kw))
+    return gzip.compress(idx_bytes(a, **kw), mtime=0)  # a fixed header time: equal arrays, equal bytes
 
 
 def write_gz(folder: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -194,8 +195,8 @@ def test_download_verify_cache_then_cache_only(server: Mirror, isolated: Path, m
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("a later call must read only the cache")
 
-    for name in ("_read_local", "_fetch_from_mirror", "_fetch_from_wheel"):
-        monkeypatch.setattr(mnist, name, forbidden)
+    for name in ("read_local", "fetch_from_mirror", "fetch_from_wheel"):
+        monkeypatch.setattr(sources, name, forbidden)
     requests = len(server.requests)
     again = mnist.prepare(spec, timeout=5)
     assert again.source == f"cache {isolated / 'tiny.pkl'}"
@@ -242,7 +243,7 @@ def test_unreachable_mirror_then_next(server: Mirror, capsys) -> None:
         (lambda a: gz_bytes(np.where(a == 0, 1, 0).astype(np.uint8)), "checksum mismatch"),
         (lambda a: gz_bytes(a, magic=2049), "wrong magic number 2049"),
         (lambda a: gz_bytes(a, count=N_TRAIN + 1), f"header says {N_TRAIN + 1} records"),
-        (lambda a: gzip.compress(idx_bytes(a)[:-5]), "disagrees with the header"),
+        (lambda a: gzip.compress(idx_bytes(a)[:-5], mtime=0), "disagrees with the header"),
     ],
     ids=["truncated-gzip", "not-gzip", "checksum", "magic", "count", "length"],
 )
@@ -379,8 +380,8 @@ def test_read_only_data_dir_falls_back_to_user_cache(
 ) -> None:
     arrays = make_arrays()
     write_gz(isolated, arrays)  # copied in by hand, then the folder became read-only
-    real = mnist._is_writable
-    monkeypatch.setattr(mnist, "_is_writable", lambda folder: folder != isolated and real(folder))
+    real = folders.is_writable
+    monkeypatch.setattr(folders, "is_writable", lambda folder: folder != isolated and real(folder))
     spec = tiny_spec(arrays)
     got = mnist.prepare(spec)
     fallback = tmp_path / "xdg" / "dlfs-numpy"
@@ -398,15 +399,15 @@ def test_read_only_data_dir_with_a_good_cache_is_used_as_is(isolated: Path, monk
     spec = tiny_spec(arrays)
     mnist.prepare(spec)
     capsys.readouterr()
-    monkeypatch.setattr(mnist, "_is_writable", lambda folder: False)
+    monkeypatch.setattr(folders, "is_writable", lambda folder: False)
     assert mnist.prepare(spec).source == f"cache {isolated / 'tiny.pkl'}"
     assert capsys.readouterr().err == ""
 
 
 def test_writability_is_probed_for_real(tmp_path: Path) -> None:
-    assert mnist._is_writable(tmp_path / "new" / "folder")
+    assert folders.is_writable(tmp_path / "new" / "folder")
     (tmp_path / "afile").write_text("x")
-    assert not mnist._is_writable(tmp_path / "afile" / "sub")  # even root cannot create this
+    assert not folders.is_writable(tmp_path / "afile" / "sub")  # even root cannot create this
     assert no_tmp_left(tmp_path)
 
 
@@ -751,8 +752,8 @@ def test_real_mnist_cache_if_present(monkeypatch) -> None:
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("only the cache may be read")
 
-    for name in ("_read_local", "_fetch_from_mirror", "_fetch_from_wheel"):
-        monkeypatch.setattr(mnist, name, forbidden)
+    for name in ("read_local", "fetch_from_mirror", "fetch_from_wheel"):
+        monkeypatch.setattr(sources, name, forbidden)
     monkeypatch.setenv("DLFS_DATA_DIR", str(cache.parent))
     real = dataclasses.replace(mnist.MNIST, sha256=mnist.MNIST_SHA256)
     (x_train, t_train), (x_test, t_test) = mnist.load_dataset(real)
@@ -774,9 +775,314 @@ def test_fashion_downloads_go_to_their_own_subfolder(server: Mirror, isolated: P
 
 def test_nothing_writable_still_loads_uncached(server: Mirror, isolated: Path, monkeypatch, capsys) -> None:
     arrays = make_arrays()
-    monkeypatch.setattr(mnist, "_is_writable", lambda folder: False)
+    monkeypatch.setattr(folders, "is_writable", lambda folder: False)
     got = mnist.prepare(tiny_spec(arrays, mirrors=(server.publish("good", arrays),)), timeout=5)
     assert_same(got.arrays, arrays)
     assert got.cache is None
     assert "not writable either; the data will not be cached" in capsys.readouterr().err
     assert not isolated.exists() or not any(isolated.iterdir())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The module reads like the book's; everything that was public stays importable
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_public_names_stay_importable_from_dataset_mnist() -> None:
+    names = """DatasetSpec FASHION_MNIST MNIST MnistUnavailableError WheelSource dataset_dir download_mnist init_mnist
+        key_file load_dataset load_fashion_mnist load_mnist main prepare save_file KEYS train_num test_num img_dim
+        img_size ENV_DATA_DIR USER_CACHE_NAME DOWNLOAD_TIMEOUT USER_AGENT MNIST_MIRRORS url_base MNIST_SHA256
+        FASHION_MIRRORS FASHION_SHA256 FASHION_SYSTEM_DIRS IDX_IMAGES_MAGIC IDX_LABELS_MAGIC Arrays Split
+        MNIST_WHEEL data_dir_from_env user_cache_dir parse_idx encode_idx Prepared""".split()
+    namespace: dict[str, object] = {}
+    exec("from dataset.mnist import " + ", ".join(names), namespace)  # noqa: S102 - the import is the test
+    assert all(name in namespace for name in names)
+    assert set(mnist.__all__) <= set(vars(mnist))
+    assert (mnist.train_num, mnist.test_num, mnist.img_dim, mnist.img_size) == (60000, 10000, (1, 28, 28), 784)
+    assert mnist.url_base == mnist.MNIST_MIRRORS[0]
+
+
+def test_mnist_module_is_short_and_dataset_modules_are_small() -> None:
+    folder = Path(mnist.__file__).resolve().parent
+    text = (folder / "mnist.py").read_text()
+    assert len(text.splitlines()) < 200
+    assert text.index("def load_mnist") < text.index("def main")
+    for path in folder.glob("*.py"):
+        source = path.read_text()
+        assert len(source.splitlines()) <= 400, path.name
+        assert "os.replace" not in source and "mkstemp(" not in source.replace("tempfile.mkstemp(dir=folder", ""), (
+            f"{path.name}: files are written through common.io.atomic_write only"
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Where the data lives: checkout, installed package, $DLFS_DATA_DIR; --where and --clear
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tree", ["site-packages", "dist-packages"])
+def test_installed_package_uses_the_user_cache(tmp_path: Path, monkeypatch, capsys, tree: str) -> None:
+    installed = tmp_path / "venv" / "lib" / "python3.12" / tree / "dataset"
+    installed.mkdir(parents=True)
+    monkeypatch.setattr(folders, "package_dir", lambda: installed)
+    monkeypatch.delenv("DLFS_DATA_DIR")
+    user = tmp_path / "xdg" / "dlfs-numpy"
+    assert mnist.data_dir_from_env() == user
+    arrays = make_arrays()
+    write_gz(user, arrays)
+    got = mnist.prepare(tiny_spec(arrays))
+    assert got.cache == user / "tiny.pkl"
+    assert list(installed.iterdir()) == []  # nothing written into the installed package
+    assert mnist.main(["--where"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"data folder: {user}  (per-user cache: the package is installed")
+    monkeypatch.setenv("DLFS_DATA_DIR", str(tmp_path / "mine"))  # the variable still wins
+    assert mnist.data_dir_from_env() == tmp_path / "mine"
+
+
+def test_source_checkout_keeps_the_books_dataset_folder(tmp_path: Path, monkeypatch) -> None:
+    checkout = tmp_path / "src" / "dlfs-numpy" / "dataset"
+    checkout.mkdir(parents=True)
+    monkeypatch.setattr(folders, "package_dir", lambda: checkout)
+    monkeypatch.delenv("DLFS_DATA_DIR")
+    assert mnist.data_dir_from_env() == checkout
+    arrays = make_arrays()
+    write_gz(checkout, arrays)
+    assert mnist.prepare(tiny_spec(arrays)).cache == checkout / "tiny.pkl"
+    assert folders.origin_of(checkout) == "the dataset/ folder of this source checkout"
+    assert not folders.is_installed(Path(mnist.__file__).resolve().parent)  # this test run: a checkout
+
+
+def test_where_and_clear_touch_only_our_files(isolated: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    arrays = make_arrays()
+    write_gz(isolated, arrays)
+    monkeypatch.setattr(mnist, "MNIST", tiny_spec(arrays, cache_name="mnist.pkl"))
+    mnist.prepare(mnist.MNIST)
+    write_gz(isolated / "fashion-mnist", arrays)
+    (isolated / "fashion-mnist.pkl").write_bytes(b"old cache")
+    (isolated / "notes.txt").write_text("mine")
+    (isolated / "fashion-mnist" / "README").write_text("mine too")
+    dead = isolated / ".mnist.pkl.999999999.abcd1234.tmp"  # a pid that cannot exist: a killed writer's
+    dead.write_bytes(b"half")
+    t = time.time() - 120
+    os.utime(dead, (t, t))
+    live = isolated / f".mnist.pkl.{os.getpid()}.abcd5678.tmp"  # a loader still writing
+    live.write_bytes(b"half")
+    user = tmp_path / "xdg" / "dlfs-numpy"
+    user.mkdir(parents=True)
+    (user / "mnist.pkl").write_bytes(b"fallback cache")
+
+    assert mnist.main(["--where"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"data folder: {isolated}  ($DLFS_DATA_DIR)"
+    assert f"{isolated / 'mnist.pkl'}" in out and f"{isolated / 'fashion-mnist' / FILES['test_img']}" in out
+    assert sorted(p.name for p in isolated.rglob("*")) == sorted(
+        [*FILES.values(), "mnist.pkl", "fashion-mnist", *FILES.values(), "fashion-mnist.pkl", "notes.txt",
+         "README", dead.name, live.name]
+    )  # --where changes nothing
+
+    assert mnist.main(["--clear"]) == 0
+    out = capsys.readouterr().out
+    assert f"removed {isolated / 'mnist.pkl'}" in out and f"removed {user / 'mnist.pkl'}" in out
+    assert sorted(str(p.relative_to(isolated)) for p in isolated.rglob("*")) == sorted(
+        ["notes.txt", "fashion-mnist", "fashion-mnist/README", live.name]
+    )
+    assert not (user / "mnist.pkl").exists()
+    (isolated / "fashion-mnist" / "README").unlink()
+    assert mnist.main(["--clear"]) == 0
+    assert not (isolated / "fashion-mnist").exists()  # an emptied sub-folder goes too
+
+
+def test_data_dir_that_is_a_file_or_too_long_is_a_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
+    arrays = make_arrays()
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    monkeypatch.setattr(mnist, "MNIST", tiny_spec(arrays))
+    for value, expected in [
+        (afile, "names a regular file, not a folder"),
+        (afile / "sub", f"lies inside {str(afile)!r}, which is a regular file"),
+        (tmp_path / ("x" * 300) / "data", "has a name component of 300 bytes; the file system allows at most"),
+    ]:
+        monkeypatch.setenv("DLFS_DATA_DIR", str(value))
+        with pytest.raises(ValueError) as err:
+            mnist.load_mnist()
+        assert expected in str(err.value) and "$DLFS_DATA_DIR" in str(err.value)
+        assert mnist.main([]) == 2
+        assert mnist.main(["--where"]) == 2
+        err_text = capsys.readouterr().err
+        assert expected in err_text and "Traceback" not in err_text
+    with pytest.raises(ValueError, match="data_dir argument"):
+        mnist.prepare(tiny_spec(arrays), data_dir=afile)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Strict flags
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["no", "False", "false", "", 1, 0, None, 1.0, np.array(True), [True]])
+@pytest.mark.parametrize("name", ["normalize", "flatten", "one_hot_label"])
+def test_flags_must_be_bools(monkeypatch, name: str, value: object) -> None:
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the flags are checked before any data is loaded")
+
+    monkeypatch.setattr(loader, "prepare", forbidden)
+    for fn in (mnist.load_mnist, mnist.load_fashion_mnist):
+        with pytest.raises(TypeError) as err:
+            fn(**{name: value})
+        message = str(err.value)
+        assert f"{fn.__name__}: {name} must be True or False, got {value!r}" in message
+        if isinstance(value, str):
+            assert "would read as True" in message
+
+
+def test_numpy_bools_are_accepted(isolated: Path, monkeypatch) -> None:
+    arrays = make_arrays()
+    write_gz(isolated, arrays)
+    monkeypatch.setattr(mnist, "MNIST", tiny_spec(arrays))
+    (x, t), _ = mnist.load_mnist(normalize=np.False_, flatten=np.bool_(False), one_hot_label=np.True_)
+    assert x.dtype == np.uint8 and x.shape == (N_TRAIN, 1, 28, 28) and t.shape == (N_TRAIN, 10)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Resource limits: gzip bombs and oversized downloads
+# ---------------------------------------------------------------------------------------------------------
+
+
+def bomb(a: np.ndarray, extra_mb: int) -> bytes:
+    """A valid gzip of the IDX file of ``a`` followed by ``extra_mb`` MiB of zeros (compresses ~1000:1)."""
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as g:
+        g.write(idx_bytes(a))
+        zeros = bytes(1 << 20)
+        for _ in range(extra_mb):
+            g.write(zeros)
+    return buf.getvalue()
+
+
+def test_gzip_bomb_is_rejected_while_streaming(isolated: Path, server: Mirror, capsys) -> None:
+    arrays = make_arrays()
+    write_gz(isolated, arrays)
+    (isolated / FILES["train_img"]).write_bytes(bomb(arrays["train_img"], 64))
+    spec = tiny_spec(arrays, mirrors=(server.publish("good", arrays),))
+    tracemalloc.start()
+    try:
+        got = mnist.prepare(spec, timeout=5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert_same(got.arrays, arrays)
+    assert peak < 8 * 2**20, f"peak {peak} bytes: the bomb was decompressed"  # 64 MiB if it were
+    err = capsys.readouterr().err
+    assert f"{FILES['train_img']}: decompresses to more than the {16 + N_TRAIN * 784} bytes" in err
+    assert (isolated / FILES["train_img"]).read_bytes() == gz_bytes(arrays["train_img"])  # replaced
+
+
+def test_oversized_download_is_stopped(server: Mirror, isolated: Path, capsys) -> None:
+    arrays = make_arrays()
+    big = server.publish("big", arrays)
+    server.routes[f"/big/{FILES['train_label']}"] = (200, bytes(200_000), 0.0)
+    spec = tiny_spec(arrays, mirrors=(big, server.publish("good", arrays)))
+    assert_same(mnist.prepare(spec, timeout=5).arrays, arrays)
+    assert f"{FILES['train_label']}: 200000 bytes announced, more than the" in capsys.readouterr().err
+    assert no_tmp_left(isolated)
+
+
+def test_download_without_length_is_stopped_at_the_limit(isolated: Path) -> None:
+    class Endless(io.RawIOBase):
+        headers: dict[str, str] = {}
+
+        def __enter__(self) -> Endless:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def read(self, n: int = -1) -> bytes:
+            return bytes(min(n, 1 << 16))
+
+    out = io.BytesIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sources.urllib.request, "urlopen", lambda *a, **k: Endless())
+        with pytest.raises(mnist.spec.SourceError, match="more than the 100000 bytes"):
+            sources.download("http://127.0.0.1:9/x.gz", out, 1.0, "x.gz", 100_000)
+    assert out.tell() <= 100_000
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Stale temporary files of killed loaders
+# ---------------------------------------------------------------------------------------------------------
+
+
+_KILLED_LOADER = """
+import sys, time
+from common.io import atomic_write
+def write(f):
+    f.write(b"x" * 1000)
+    f.flush()
+    print("writing", flush=True)
+    time.sleep(600)
+atomic_write(sys.argv[1], write)
+"""
+
+
+def test_temp_files_of_a_killed_loader_are_cleaned_up(isolated: Path) -> None:
+    arrays = make_arrays()
+    write_gz(isolated, arrays)
+    env = dict(os.environ, PYTHONPATH=str(Path(mnist.__file__).resolve().parent.parent))
+    temps = []
+    for target in (isolated / "tiny.pkl", isolated / FILES["test_img"]):
+        proc = subprocess.Popen([sys.executable, "-c", _KILLED_LOADER, str(target)], env=env, stdout=subprocess.PIPE)
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == b"writing"
+            proc.kill()  # SIGKILL: no cleanup handler runs
+        finally:
+            proc.wait(timeout=30)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        [temp] = [p for p in isolated.iterdir() if p.name.startswith(f".{target.name}.{proc.pid}.")]
+        t = time.time() - 60
+        os.utime(temp, (t, t))
+        temps.append(temp)
+    foreign = isolated / "someone-elses.tmp"
+    foreign.write_bytes(b"keep")
+    got = mnist.prepare(tiny_spec(arrays))
+    assert got.cache == isolated / "tiny.pkl"
+    assert not any(t.exists() for t in temps)
+    assert foreign.exists()
+    (isolated / ".tiny.pkl.999999999.zzzz1111.tmp").write_bytes(b"x")  # fresh: a writer elsewhere may own it
+    assert mnist.prepare(tiny_spec(arrays)).source.startswith("cache ")
+    assert (isolated / ".tiny.pkl.999999999.zzzz1111.tmp").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The registry wheel's CSV: out-of-range values are rejected, never wrapped
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad, where", [("300", "value 300"), ("256", "value 256"), ("-1", "value -1"),
+                                        ("99999999999999999999999", "not a CSV"), ("1.5", "not a CSV")])
+def test_csv_value_outside_0_255_is_rejected(tmp_path: Path, bad: str, where: str) -> None:
+    arrays = make_arrays()
+    text = csv_bytes(arrays["train_img"], arrays["train_label"]).decode().splitlines()
+    row = text[2].split(",")
+    row[5] = bad  # data row 2, column 6 (a pixel)
+    text[2] = ",".join(row)
+    wheel = wheel_source(fake_wheel(tmp_path / "w", arrays, train_csv=("\n".join(text) + "\n").encode()))
+    with pytest.raises(mnist.MnistUnavailableError) as info:
+        mnist.prepare(tiny_spec(arrays, wheel=wheel))
+    reason = dict(info.value.failures)["registry wheel tiny-data==1.0"]
+    assert "tiny_data/data/train.csv: not a CSV of pixel values" in reason and where in reason
+    if where.startswith("value"):
+        assert "in data row 2, column 6 is outside 0..255" in reason
+
+
+def test_csv_in_chunks_reads_every_row(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sources, "CSV_CHUNK_ROWS", 4)  # 6 train rows: a full and a partial chunk
+    arrays = make_arrays()
+    wheel = wheel_source(fake_wheel(tmp_path / "w", arrays))
+    assert_same(mnist.prepare(tiny_spec(arrays, wheel=wheel)).arrays, arrays)
+    extra = csv_bytes(arrays["train_img"], arrays["train_label"]) + b"1," + b",".join([b"0"] * 784) + b"\n"
+    wheel = wheel_source(fake_wheel(tmp_path / "w2", arrays, train_csv=extra))
+    with pytest.raises(mnist.MnistUnavailableError, match="expected \\(6, 785\\)"):
+        mnist.prepare(tiny_spec(arrays, cache_name="other.pkl", wheel=wheel))

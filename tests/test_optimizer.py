@@ -1,5 +1,5 @@
 """common.optimizer: one and two steps against hand-written formulas, convergence on the book's f(x, y),
-in-place updates, key checks and make_optimizer."""
+in-place updates, numbers rebound, frozen parameters, key and hyperparameter checks, make_optimizer."""
 
 from __future__ import annotations
 
@@ -120,17 +120,117 @@ def test_update_is_in_place_and_layers_see_it(name):
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_mismatched_keys_raise(name):
+def test_keys_of_grads_must_be_params_and_nothing_changes_on_error(name):
     opt = make_optimizer(name)
     params = {"W1": np.zeros(2), "b1": np.zeros(2)}
-    with pytest.raises(ValueError, match="b1") as err:
-        opt.update(params, {"W1": np.zeros(2)})
-    assert "same keys" in str(err.value)
     with pytest.raises(ValueError, match="W2"):
-        opt.update(params, {"W1": np.zeros(2), "b1": np.zeros(2), "W2": np.zeros(2)})
+        opt.update(params, {"W1": np.ones(2), "b1": np.ones(2), "W2": np.ones(2)})
     with pytest.raises(ValueError, match=r"\(3,\)"):
-        opt.update(params, {"W1": np.zeros(3), "b1": np.zeros(2)})
+        opt.update(params, {"W1": np.ones(2), "b1": np.ones(3)})
+    with pytest.raises(TypeError, match="b1"):
+        opt.update(params, {"W1": np.ones(2), "b1": np.array(["a", "b"])})
+    # every check runs before any parameter changes: W1 (valid, listed first) was not touched either
     np.testing.assert_array_equal(params["W1"], 0)
+    np.testing.assert_array_equal(params["b1"], 0)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_params_missing_from_grads_are_frozen(name):
+    """Transfer learning passes only the trainable parameters' gradients; the rest must stay as they are."""
+    rng = np.random.default_rng(0)
+    W, frozen = rng.standard_normal((3, 2)), rng.standard_normal(4)
+    before = frozen.copy()
+    params = {"W": W, "frozen": frozen}
+    opt = make_optimizer(name, lr=0.1)
+    for _ in range(3):
+        opt.update(params, {"W": rng.standard_normal((3, 2))})
+    assert params["frozen"] is frozen
+    np.testing.assert_array_equal(frozen, before)
+    assert not np.allclose(W, 0) and params["W"] is W
+    for state in ("v", "h", "m"):
+        assert "frozen" not in (getattr(opt, state, None) or {})  # no state for a parameter never updated
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_numbers_are_rebound_like_arrays_are_updated(name):
+    """Python floats, NumPy scalars and 0-d arrays follow the same formulas as 1-element arrays."""
+    kinds = {"py": -7.0, "np64": np.float64(-7.0), "np32": np.float32(-7.0), "zero_d": np.array(-7.0), "int": -7}
+    arrays = {key: np.array([-7.0], dtype=np.float32 if key == "np32" else np.float64) for key in kinds}
+    zero_d = kinds["zero_d"]
+    opt_num, opt_arr = make_optimizer(name, lr=0.1), make_optimizer(name, lr=0.1)
+    for _ in range(5):
+        opt_num.update(kinds, {key: value / 10.0 for key, value in kinds.items()})
+        opt_arr.update(arrays, {key: value / 10.0 for key, value in arrays.items()})
+    for key, value in kinds.items():
+        np.testing.assert_allclose(value, arrays[key][0], rtol=1e-6 if key == "np32" else 1e-15)
+        assert value != -7.0
+    assert type(kinds["py"]) is float and type(kinds["int"]) is float
+    assert type(kinds["np64"]) is np.float64 and type(kinds["np32"]) is np.float32
+    assert isinstance(kinds["zero_d"], np.ndarray) and kinds["zero_d"].ndim == 0
+    assert zero_d == -7.0  # rebound: the caller's 0-d array is not modified
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    (np.array([1, 2]), TypeError, "int64"),
+    (np.array([True, False]), TypeError, "bool"),
+    (np.array([1 + 1j, 2j]), TypeError, "complex"),
+    ("abc", TypeError, "str"),
+    (None, TypeError, "NoneType"),
+    (True, TypeError, "bool"),
+])
+def test_parameters_that_cannot_be_updated(bad, error, match):
+    with pytest.raises(error, match=match):
+        SGD().update({"p": bad}, {"p": np.zeros(np.shape(bad)) if np.ndim(bad) else 0.0})
+
+
+def test_read_only_parameter_and_non_dict_arguments():
+    p = np.zeros(3)
+    p.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        SGD().update({"p": p}, {"p": np.ones(3)})
+    with pytest.raises(TypeError, match="dict"):
+        SGD().update([np.zeros(3)], [np.ones(3)])
+
+
+BAD_RATES = [(0, ValueError), (0.0, ValueError), (-0.1, ValueError), (float("nan"), ValueError),
+             (float("inf"), ValueError), ("0.1", TypeError), (None, TypeError), (True, TypeError),
+             (np.array([0.1, 0.2]), TypeError), (1j, TypeError)]
+
+
+@pytest.mark.parametrize("cls", [SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam])
+@pytest.mark.parametrize("lr, error", BAD_RATES, ids=[repr(v) for v, _ in BAD_RATES])
+def test_bad_learning_rates_rejected_in_constructor_and_setter(cls, lr, error):
+    with pytest.raises(error, match="lr"):
+        cls(lr=lr)
+    opt = cls(lr=0.5)
+    with pytest.raises(error, match="lr"):
+        opt.lr = lr
+    assert opt.lr == 0.5  # a rejected assignment changes nothing
+
+
+def test_string_learning_rate_message_names_it():
+    with pytest.raises(TypeError, match=r"lr must be a real number, got '0\.01' \(str\)"):
+        make_optimizer("adam", lr="0.01")
+
+
+@pytest.mark.parametrize("lr", [0.95, 0.1, 1.5, 0.3, 1e-6, 10 ** np.float64(-2.5), np.float32(0.01), np.array(0.02), 2])
+def test_book_learning_rates_accepted_and_decay_assignment(lr):
+    """The rates of the book's scripts (optimizer_compare_naive, hyperparameter_optimization's 10**uniform)."""
+    opt = Adam(lr=lr)
+    assert type(opt.lr) is float and opt.lr == pytest.approx(float(lr))
+    opt.lr *= 0.5
+    assert opt.lr == pytest.approx(float(lr) / 2)
+
+
+@pytest.mark.parametrize("cls, name", [(Momentum, "momentum"), (Nesterov, "momentum"), (RMSprop, "decay_rate"),
+                                       (Adam, "beta1"), (Adam, "beta2")])
+def test_decay_factors_must_lie_in_unit_interval(cls, name):
+    for bad in (1.0, -0.1, float("nan")):
+        with pytest.raises(ValueError, match=name):
+            cls(**{name: bad})
+    with pytest.raises(TypeError, match=name):
+        cls(**{name: "0.9"})
+    assert getattr(cls(**{name: 0.0}), name) == 0.0
 
 
 @pytest.mark.parametrize("spelling, cls", [
@@ -146,6 +246,8 @@ def test_make_optimizer_passes_parameters_and_rejects_unknown_names():
     assert (opt.lr, opt.beta1, opt.beta2) == (0.002, 0.8, 0.999)
     with pytest.raises(ValueError, match="adamw"):
         make_optimizer("adamw")
+    with pytest.raises(TypeError, match="None"):
+        make_optimizer(None)
 
 
 def test_book_defaults():

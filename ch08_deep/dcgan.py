@@ -1,0 +1,358 @@
+"""A DCGAN that learns to draw MNIST digits, in pure NumPy (chapter 8, "beyond the book").
+
+    generator:      z (N, 64) - affine - reshape (N, 128, 7, 7) - batchnorm - relu
+                    - deconv 4x4/2 (N, 64, 14, 14) - batchnorm - relu - deconv 4x4/2 (N, 1, 28, 28) - tanh
+    discriminator:  x (N, 1, 28, 28) - conv 4x4/2 (N, 64, 14, 14) - leaky relu
+                    - conv 4x4/2 (N, 128, 7, 7) - leaky relu - affine (N, 1) - sigmoid with loss
+
+Both are trained with Adam (beta1 = 0.5); the generator minimises -log D(G(z)) (the non-saturating loss).
+Images live in [-1, 1] inside the GAN. "Does it draw digits" is measured with the shipped DeepConvNet: the
+fraction of 1,000 samples it classifies with probability >= 0.9, and the entropy of the predicted-class
+histogram (ln 10 = 2.30 when all ten digits are equally frequent).
+
+    python -m ch08_deep.dcgan --sample        # draw with the shipped generator (instant)
+    python -m ch08_deep.dcgan                 # train (writes dcgan_generator.npz and figures/ here)
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from ch08_deep.deep_convnet import SHIPPED_PARAMS as CLASSIFIER_PARAMS
+from ch08_deep.deep_convnet import DeepConvNet
+from common import io
+from common.cli import make_parser, seed_everything
+from common.functions import softmax
+from common.gan_layers import Deconvolution, LeakyRelu, SigmoidWithLoss, Tanh
+from common.layers import Affine, BatchNormalization, Convolution, Relu
+from common.network import forward_layers
+from common.optimizer import Adam
+from common.plotting import finish_figure, plt
+from common.training import resolve_output
+from dataset.mnist import load_mnist
+
+__all__ = ["Generator", "Discriminator", "score_images", "SHIPPED_GENERATOR", "Z_DIM", "main"]
+
+Z_DIM = 64
+G_BASE = 128  # generator channels at 7x7 (half of it at 14x14)
+D_BASE = 64  # discriminator channels at 14x14 (twice it at 7x7)
+SHIPPED_GENERATOR = Path(__file__).with_name("dcgan_generator.npz")
+DEFAULT_OUT = "dcgan_generator.npz"
+
+
+class Reshape:
+    """(N, D) -> (N, *shape) and back."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = tuple(shape)
+        self.in_shape: tuple[int, ...] | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.in_shape = x.shape
+        return x.reshape(x.shape[0], *self.shape)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout.reshape(self.in_shape)
+
+
+class _Net:
+    """Layers in order, parameters by name, and the backward loop of the book."""
+
+    params: dict[str, np.ndarray]
+    layers: OrderedDict[str, object]
+    grad_names: dict[str, str]  # parameter name -> "layer.attribute" holding its gradient
+
+    def forward(self, x: np.ndarray, train_flg: bool = False) -> np.ndarray:
+        """Through every layer in order; batch normalisation uses batch statistics only when ``train_flg``."""
+        return forward_layers(self.layers.values(), x, train_flg)
+
+    def backward(self, dout: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """dout: gradient of the output -> (gradient of the input, {parameter name: gradient})."""
+        for layer in reversed(self.layers.values()):
+            dout = layer.backward(dout)
+        grads = {}
+        for key, where in self.grad_names.items():
+            layer, attr = where.split(".")
+            grads[key] = getattr(self.layers[layer], attr)
+        return dout, grads
+
+    def _add(self, name: str, layer, **params: np.ndarray) -> None:
+        self.layers[name] = layer
+        for key, attr in params.items():
+            self.params[key] = getattr(layer, attr)
+            self.grad_names[key] = f"{name}.d{attr}"
+
+
+def _normal(rng: np.random.Generator, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """DCGAN's initialisation: N(0, 0.02^2)."""
+    return (0.02 * rng.standard_normal(shape)).astype(dtype)
+
+
+class Generator(_Net):
+    """z (N, z_dim) -> images (N, 1, 28, 28) in [-1, 1]. Channels: ``base`` at 7x7, ``base // 2`` at 14x14.
+
+    Parameters W1, b1 (affine), gamma1, beta1, W2, b2 (deconv), gamma2, beta2, W3, b3 (deconv); the
+    batch-norm running statistics (running_mean1/2, running_var1/2) are saved and loaded with them.
+    """
+
+    def __init__(self, z_dim: int = Z_DIM, base: int = G_BASE, dtype=np.float32,
+                 rng: np.random.Generator | None = None) -> None:
+        rng = rng if rng is not None else np.random.default_rng()
+        self.z_dim, self.base, self.dtype = int(z_dim), int(base), np.dtype(dtype)
+        self.params, self.layers, self.grad_names = {}, OrderedDict(), {}
+        self.running: dict[str, np.ndarray] = {}
+        c1, c2 = self.base, self.base // 2
+        self._add("Affine1", Affine(_normal(rng, (self.z_dim, c1 * 49), dtype), np.zeros(c1 * 49, dtype)),
+                  W1="W", b1="b")
+        self.layers["Reshape"] = Reshape((c1, 7, 7))
+        self._batchnorm(1, c1)
+        self.layers["Relu1"] = Relu()
+        self._add("Deconv2", Deconvolution(_normal(rng, (c1, c2, 4, 4), dtype), np.zeros(c2, dtype), 2, 1),
+                  W2="W", b2="b")
+        self._batchnorm(2, c2)
+        self.layers["Relu2"] = Relu()
+        self._add("Deconv3", Deconvolution(_normal(rng, (c2, 1, 4, 4), dtype), np.zeros(1, dtype), 2, 1),
+                  W3="W", b3="b")
+        self.layers["Tanh"] = Tanh()
+
+    def _batchnorm(self, i: int, c: int) -> None:
+        mean, var = np.zeros(c, self.dtype), np.ones(c, self.dtype)
+        bn = BatchNormalization(np.ones(c, self.dtype), np.zeros(c, self.dtype), momentum=0.9,
+                                running_mean=mean, running_var=var)
+        self._add(f"BatchNorm{i}", bn, **{f"gamma{i}": "gamma", f"beta{i}": "beta"})
+        self.running[f"running_mean{i}"], self.running[f"running_var{i}"] = mean, var
+
+    def generate(self, z: np.ndarray, batch_size: int = 500) -> np.ndarray:
+        """Images (N, 1, 28, 28) in [-1, 1] from noise z (N, z_dim), inference mode (running statistics)."""
+        z = np.asarray(z, dtype=self.dtype)
+        if z.ndim != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"noise must have shape (N, {self.z_dim}), got {z.shape}")
+        return np.concatenate([self.forward(z[i:i + batch_size]) for i in range(0, len(z), batch_size)])
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Generator:
+        """A generator with the sizes of the one saved in ``path`` (z_dim from W1, base from gamma1), loaded."""
+        loaded = io.load_params(path)
+        if "W1" not in loaded or "gamma1" not in loaded or loaded["W1"].ndim != 2:
+            raise ValueError(f"{path}: not a generator file (needs W1 (z_dim, 49*base) and gamma1 (base,))")
+        gen = cls(z_dim=loaded["W1"].shape[0], base=loaded["gamma1"].size)
+        gen.load_params(path)
+        return gen
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {**self.params, **self.running}
+
+    def save_params(self, path: str | Path, dtype=None) -> Path:
+        """Write parameters and running statistics to ``path`` (.npz), cast to ``dtype`` when given."""
+        arrays = self.state_arrays()
+        if dtype is not None:
+            arrays = {key: a.astype(dtype) for key, a in arrays.items()}
+        return io.save_params(arrays, path)
+
+    def load_params(self, path: str | Path) -> None:
+        """Copy a saved generator into this one (in place, cast to its dtype); nothing changes on a bad file."""
+        loaded = io.load_params(path)
+        state = self.state_arrays()
+        if loaded.keys() != state.keys():
+            raise ValueError(f"{path}: not a generator of this shape; missing {sorted(set(state) - set(loaded))}, "
+                             f"unexpected {sorted(set(loaded) - set(state))}")
+        for key, a in state.items():
+            if loaded[key].shape != a.shape or not np.all(np.isfinite(loaded[key])):
+                raise ValueError(f"{path}: {key} has shape {loaded[key].shape} (expected {a.shape}) or "
+                                 "non-finite values")
+        for key, a in state.items():
+            a[...] = loaded[key]
+
+
+class Discriminator(_Net):
+    """Images (N, 1, 28, 28) in [-1, 1] -> logits (N, 1) of "real". Parameters W1, b1, W2, b2 (conv), W3, b3,
+    and with ``batchnorm`` (as in the DCGAN paper: every layer but the first) gamma2, beta2 after the second
+    convolution; D then always sees real and generated images in separate batches."""
+
+    def __init__(self, base: int = D_BASE, batchnorm: bool = True, dtype=np.float32,
+                 rng: np.random.Generator | None = None) -> None:
+        rng = rng if rng is not None else np.random.default_rng()
+        self.params, self.layers, self.grad_names = {}, OrderedDict(), {}
+        c1, c2 = int(base), 2 * int(base)
+        self._add("Conv1", Convolution(_normal(rng, (c1, 1, 4, 4), dtype), np.zeros(c1, dtype), 2, 1),
+                  W1="W", b1="b")
+        self.layers["LeakyRelu1"] = LeakyRelu(0.2)
+        self._add("Conv2", Convolution(_normal(rng, (c2, c1, 4, 4), dtype), np.zeros(c2, dtype), 2, 1),
+                  W2="W", b2="b")
+        if batchnorm:
+            bn = BatchNormalization(np.ones(c2, dtype), np.zeros(c2, dtype), running_mean=np.zeros(c2, dtype),
+                                    running_var=np.ones(c2, dtype))  # D is used in training mode only
+            self._add("BatchNorm2", bn, gamma2="gamma", beta2="beta")
+        self.layers["LeakyRelu2"] = LeakyRelu(0.2)
+        self._add("Affine3", Affine(_normal(rng, (c2 * 49, 1), dtype), np.zeros(1, dtype)), W3="W", b3="b")
+        self.last_layer = SigmoidWithLoss()
+
+
+def score_images(images: np.ndarray, classifier, batch_size: int = 100) -> tuple[float, float]:
+    """(confident, entropy) of images (N, 1, 28, 28) in [0, 1] under ``classifier`` (predict -> scores (N, 10)).
+
+    confident: fraction whose softmax probability of the top class is >= 0.9.
+    entropy: of the histogram of predicted classes, in nats (ln 10 = 2.303 for a uniform histogram).
+    """
+    probs = np.concatenate([softmax(classifier.predict(images[i:i + batch_size]))
+                            for i in range(0, len(images), batch_size)])
+    confident = float(np.mean(probs.max(axis=1) >= 0.9))
+    hist = np.bincount(probs.argmax(axis=1), minlength=probs.shape[1]) / len(probs)
+    hist = hist[hist > 0]
+    return confident, float(-np.sum(hist * np.log(hist))) + 0.0  # + 0.0: never print -0.000
+
+
+def _grid(images: np.ndarray, rows: int) -> np.ndarray:
+    """(rows*cols, 1, 28, 28) -> one (rows*28, cols*28) image."""
+    cols = len(images) // rows
+    return images[:rows * cols, 0].reshape(rows, cols, 28, 28).transpose(0, 2, 1, 3).reshape(rows * 28, cols * 28)
+
+
+def _show_grid(ax, images: np.ndarray, rows: int, title: str) -> None:
+    ax.imshow(_grid((images + 1) / 2, rows), cmap="gray", vmin=0, vmax=1)
+    ax.set_title(title)
+    ax.axis("off")
+
+
+def _score_generator(gen: Generator, classifier, rng: np.random.Generator, n: int) -> tuple[np.ndarray, float, float]:
+    """n samples (N, 1, 28, 28) in [-1, 1] and their (confident, entropy) under ``classifier``."""
+    images = gen.generate(rng.standard_normal((n, gen.z_dim)))
+    confident, entropy = score_images((images + 1) / 2, classifier)
+    return images, confident, entropy
+
+
+def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int, batch_size: int, lr: float,
+          rng: np.random.Generator, fixed_z: np.ndarray, on_epoch=None) -> dict[str, list[float]]:
+    """Adversarial training on x_train (N, 1, 28, 28) in [-1, 1]; returns the per-step losses of D and G.
+
+    One step: D sees a real batch (target 1) and a generated batch (target 0) separately, and is updated with
+    the sum of both gradients; then G is updated to make the updated D say 1 on its batch.
+    ``on_epoch(epoch, samples)`` gets the samples of ``fixed_z`` after each epoch.
+    """
+    opt_g, opt_d = Adam(lr=lr, beta1=0.5), Adam(lr=lr, beta1=0.5)
+    loss = SigmoidWithLoss()
+    dtype = x_train.dtype
+    ones, zeros = np.ones((batch_size, 1), dtype), np.zeros((batch_size, 1), dtype)
+    history: dict[str, list[float]] = {"d": [], "g": []}
+    steps = len(x_train) // batch_size
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        perm = rng.permutation(len(x_train))
+        for step in range(steps):
+            real = x_train[perm[step * batch_size:(step + 1) * batch_size]]
+            z = rng.standard_normal((batch_size, gen.z_dim)).astype(dtype)
+            fake = gen.forward(z, train_flg=True)
+            d_loss = loss.forward(disc.forward(real, train_flg=True), ones)
+            _, d_real = disc.backward(loss.backward())  # fresh arrays: the next backward does not touch them
+            d_loss += loss.forward(disc.forward(fake, train_flg=True), zeros)
+            _, d_fake = disc.backward(loss.backward())
+            opt_d.update(disc.params, {key: d_real[key] + d_fake[key] for key in d_real})
+            g_loss = loss.forward(disc.forward(fake, train_flg=True), ones)
+            dfake, _ = disc.backward(loss.backward())
+            _, g_grads = gen.backward(dfake)
+            opt_g.update(gen.params, g_grads)
+            history["d"].append(float(d_loss))
+            history["g"].append(float(g_loss))
+        d_mean, g_mean = np.mean(history["d"][-steps:]), np.mean(history["g"][-steps:])
+        print(f"epoch {epoch}/{epochs}: D loss {d_mean:.3f}, G loss {g_mean:.3f} "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
+        if on_epoch is not None:
+            on_epoch(epoch, gen.generate(fixed_z))
+    return history
+
+
+def _parse(argv: list[str] | None):
+    parser = make_parser(__doc__.splitlines()[0], quick=True)
+    parser.add_argument("--sample", action="store_true", help="draw with a trained generator instead of training")
+    parser.add_argument("--params", default=None,
+                        help=f"generator weights for --sample (default: the shipped {SHIPPED_GENERATOR.name})")
+    parser.add_argument("--out", default=None, help=f"where training writes the generator (default ./{DEFAULT_OUT})")
+    parser.add_argument("--epochs", type=int, default=3, help="passes over the training images (default 3)")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per batch, real and fake each (64)")
+    parser.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate of both networks (2e-4)")
+    parser.add_argument("--g-base", type=int, default=G_BASE, help=f"generator channels at 7x7 ({G_BASE})")
+    parser.add_argument("--d-base", type=int, default=D_BASE, help=f"discriminator channels at 14x14 ({D_BASE})")
+    parser.add_argument("--no-d-batchnorm", action="store_true", help="no batch normalisation in the discriminator")
+    parser.add_argument("--train-size", type=int, default=None, help="use only the first N training images")
+    parser.add_argument("--score-samples", type=int, default=1000, help="samples scored by DeepConvNet (1000)")
+    parser.add_argument("--save-dtype", choices=("float32", "float16"), default="float32",
+                        help="dtype of the saved generator (float16 halves the file)")
+    args = parser.parse_args([] if argv is None else argv)
+    for name in ("epochs", "batch_size", "score_samples", "g_base", "d_base"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if not np.isfinite(args.lr) or args.lr <= 0:
+        parser.error(f"--lr must be a finite number > 0, got {args.lr}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> tuple[float, float]:
+    """Train (or, with --sample, load) a generator, save the figures, print and return (confident, entropy).
+
+    ``argv``: the command-line arguments; None means none (the defaults), never the host's sys.argv.
+    """
+    args = _parse(argv)
+    rng = seed_everything(args.seed)
+    n_score = min(args.score_samples, 100) if args.quick else args.score_samples
+    classifier = DeepConvNet()
+    classifier.load_params(CLASSIFIER_PARAMS)
+    if args.sample:
+        params = Path(args.params) if args.params else SHIPPED_GENERATOR
+        gen = Generator.from_file(params)
+        print(f"generator loaded from {params}")
+        images, confident, entropy = _score_generator(gen, classifier, rng, n_score)
+        fig, ax = plt.subplots(figsize=(6, 6))
+        _show_grid(ax, images[:100], 10, f"DCGAN samples: {confident:.1%} confident, entropy {entropy:.2f}")
+        finish_figure(fig, args, default_name="dcgan_samples.png")
+        print(f"dcgan score: confident {confident:.3f}, entropy {entropy:.3f}")
+        return confident, entropy
+
+    out = resolve_output(args.out, DEFAULT_OUT)  # checked before training, never the shipped file
+    (x_train, _), _ = load_mnist(normalize=True, flatten=False)
+    x_train = np.asarray(x_train, dtype=np.float32).reshape(-1, 1, 28, 28) * 2 - 1  # [0, 1] -> [-1, 1]
+    epochs, batch_size = args.epochs, args.batch_size
+    if args.quick:
+        x_train, epochs, batch_size = x_train[:64], 1, min(batch_size, 32)
+    elif args.train_size is not None:
+        x_train = x_train[:args.train_size]
+    if len(x_train) < batch_size:
+        raise SystemExit(f"dcgan: {len(x_train)} training images, fewer than one batch of {batch_size}")
+    gen = Generator(base=args.g_base, rng=rng)
+    disc = Discriminator(base=args.d_base, batchnorm=not args.no_d_batchnorm, rng=rng)
+    fixed_z = rng.standard_normal((64, gen.z_dim)).astype(np.float32)
+    save_dtype = None if args.save_dtype == "float32" else np.float16
+
+    def save_epoch(epoch: int, samples: np.ndarray) -> None:
+        fig, ax = plt.subplots(figsize=(5, 5))
+        _show_grid(ax, samples, 8, f"DCGAN, fixed noise, epoch {epoch}")
+        finish_figure(fig, None, default_name=f"dcgan_epoch{epoch:02d}.png", show=False)
+        gen.save_params(out, dtype=save_dtype)  # after every epoch, so an interrupted run keeps its generator
+        if not args.quick:
+            _, confident, entropy = _score_generator(gen, classifier, rng, n_score)
+            print(f"epoch {epoch}: confident {confident:.3f}, entropy {entropy:.3f}", flush=True)
+
+    start = time.perf_counter()
+    history = train(gen, disc, x_train, epochs, batch_size, args.lr, rng, fixed_z, on_epoch=save_epoch)
+    minutes = (time.perf_counter() - start) / 60
+    path = gen.save_params(out, dtype=save_dtype)
+    print(f"generator saved to {path} (training took {minutes:.1f} min)")
+    images, confident, entropy = _score_generator(gen, classifier, rng, n_score)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5))
+    _show_grid(ax1, gen.generate(fixed_z), 8, f"after {epochs} epochs: {confident:.1%} confident")
+    ax2.plot(history["d"], label="discriminator", lw=0.5)
+    ax2.plot(history["g"], label="generator", lw=0.5)
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("loss")
+    ax2.legend()
+    finish_figure(fig, args, default_name="dcgan.png")
+    print(f"dcgan score: confident {confident:.3f}, entropy {entropy:.3f}")
+    return confident, entropy
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

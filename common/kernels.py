@@ -1,0 +1,310 @@
+"""Fast kernels behind :mod:`common.layers`: the same numbers as the plain versions, computed to use the machine.
+
+Each kernel says which plain computation it replaces; ``tests/test_kernels.py`` checks it against that
+specification (the loops of :mod:`common.reference`, the book's ``im2col``/``col2im`` in :mod:`common.util`,
+or a one-line NumPy expression) in float32 and float64. Every buffer takes the input's dtype.
+
+Notation: N batch, C channels, H x W input, FN filters, FH x FW filter/pool window, OH x OW output; "channels-last"
+means (N, H, W, C) memory order, which a Convolution's output has (returned as an (N, C, H, W) transposed view)
+and ReLU and pooling keep.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from common.util import conv_output_size, pad_hw
+
+__all__ = [
+    "keep_where", "zero_where", "column_sums", "scale_shift", "batchnorm_dx", "Workspace", "offset_slice",
+    "im2col_nhwc", "conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward",
+]
+
+
+# --- element-wise selects ------------------------------------------------------------------------------------
+
+def _int_view(a: np.ndarray) -> np.ndarray:
+    """``a`` viewed as signed integers of the same width (its IEEE bit patterns)."""
+    return a.view(np.dtype(f"i{a.dtype.itemsize}"))
+
+
+def keep_where(keep: np.ndarray, values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.where(keep, values, 0)`` for a bool ``keep`` and float ``values`` of the same shape, branch-free.
+
+    A masked select branches on every element and mispredicts about half the time on a random mask. Instead the
+    mask becomes integers -1 (all bits set) or 0, written straight into the output, and is ANDed with the bit
+    patterns of ``values``: exactly +0.0 where keep is False, the value itself (NaN included) where True, about
+    10x faster. The result has ``values``' memory order unless ``out`` (a float array of that shape and dtype,
+    e.g. a strided slice) is given. Memory: the output only.
+    """
+    out = np.empty_like(values) if out is None else out
+    bits = _int_view(out)
+    np.negative(keep.view(np.int8), dtype=bits.dtype, out=bits)  # True -> -1, False -> 0
+    np.bitwise_and(_int_view(values), bits, out=bits)
+    return out
+
+
+def zero_where(zero: np.ndarray, values) -> np.ndarray:
+    """``np.where(zero, 0, values)`` in ``values``' dtype; branch-free (as :func:`keep_where`) when ``values`` is a
+    float array of ``zero``'s shape, plain ``np.where`` otherwise (broadcasting, integer or scalar values)."""
+    values = np.asarray(values)
+    if values.shape != zero.shape or values.dtype.kind != "f":
+        return np.where(zero, 0, values).astype(values.dtype, copy=False)
+    out = np.empty_like(values)
+    bits = _int_view(out)
+    np.subtract(zero.view(np.uint8), 1, dtype=bits.dtype, out=bits)  # True -> 0, False -> -1
+    np.bitwise_and(_int_view(values), bits, out=bits)
+    return out
+
+
+# --- reductions ------------------------------------------------------------------------------------------------
+
+def column_sums(d2: np.ndarray) -> np.ndarray:
+    """``d2.sum(axis=0)`` of an (M, K) matrix, shape (K,), as a BLAS product with a ones vector: about 10x faster
+    for the tall, narrow matrices of convolution backward (the order of the additions differs)."""
+    return np.ones(d2.shape[0], dtype=d2.dtype) @ d2
+
+
+# --- batch normalisation ---------------------------------------------------------------------------------------
+
+def scale_shift(xn: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """``gamma * xn + beta`` for xn (M, D) and gamma, beta (D,), in two passes over one new array."""
+    out = xn * gamma
+    out += beta
+    return out
+
+
+def batchnorm_dx(dout: np.ndarray, xn: np.ndarray, gamma_over_std: np.ndarray, dbeta: np.ndarray,
+                 dgamma: np.ndarray) -> np.ndarray:
+    """Batch-norm input gradient (M, D): (gamma / std) * (dout - (dbeta + xn * dgamma) / M).
+
+    The book's chain (dxn, dxc, dstd, dvar, dmu) in closed form: with dxn = gamma * dout, mean(dxn) =
+    gamma * dbeta / M and mean(dxn * xn) = gamma * dgamma / M, so dx = (dxn - mean(dxn) - xn * mean(dxn * xn))
+    / std. dout, xn (M, D); gamma_over_std, dbeta = sum(dout), dgamma = sum(xn * dout) (D,). Four passes over one
+    new (M, D) array. Specification: ``common.reference.batchnorm_backward_naive``.
+    """
+    m = dout.shape[0]
+    dx = xn * (dgamma / m)
+    dx += dbeta / m
+    np.subtract(dout, dx, out=dx)
+    dx *= gamma_over_std
+    return dx
+
+
+# --- scratch memory -------------------------------------------------------------------------------------------
+
+class Workspace:
+    """Scratch arrays a layer keeps between calls, by name, plus whatever its forward leaves for its backward.
+
+    Reusing big buffers saves the page faults of fresh allocations (tens of MB per step). A buffer is zeroed when
+    it is (re)allocated only, so a padded buffer whose interior alone is ever written keeps its zero border.
+    """
+
+    def __init__(self) -> None:
+        self.buffers: dict[str, np.ndarray] = {}
+        self.saved: dict[str, object] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype, order: str = "C") -> np.ndarray:
+        """The buffer ``name`` of this shape, dtype and memory order ("C" or "F"); new and zeroed if it changed."""
+        buf = self.buffers.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype or not buf.flags[f"{order}_CONTIGUOUS"]:
+            buf = self.buffers[name] = np.zeros(shape, dtype=dtype, order=order)
+        return buf
+
+
+# --- channels-last im2col ---------------------------------------------------------------------------------------
+
+def offset_slice(start: int, count: int, stride: int) -> slice:
+    """The positions start, start + stride, ..., ``count`` of them: kernel offset ``start`` of every window."""
+    return slice(start, start + stride * (count - 1) + 1, stride)
+
+
+def im2col_nhwc(xp: np.ndarray, filter_h: int, filter_w: int, stride: int = 1,
+                out: np.ndarray | None = None) -> np.ndarray:
+    """The book's im2col of an already padded channels-last (N, Hp, Wp, C) array, columns in (fh, fw, c) order.
+
+    col[(n, i, j), (p, q, c)] = xp[n, i*stride + p, j*stride + q, c]; shape (N*OH*OW, FH*FW*C). Each row is FH
+    runs of FW*C numbers contiguous in ``xp``, so the one copy streams memory. ``out``: an optional buffer of
+    that shape and dtype to write into. A column-major ``out`` is filled column by column: each column is one
+    kernel offset of every window, copied in runs of OW numbers, the faster order when C is 1.
+    Specification: ``common.util.im2col`` with the columns reordered. Memory: N*OH*OW*FH*FW*C numbers.
+    """
+    n, hp, wp, c = xp.shape
+    oh = conv_output_size(hp, filter_h, stride)
+    ow = conv_output_size(wp, filter_w, stride)
+    win = sliding_window_view(xp, (filter_h, filter_w), axis=(1, 2))  # (N, Hp-FH+1, Wp-FW+1, C, FH, FW) view
+    win = win[:, ::stride, ::stride].transpose(0, 1, 2, 4, 5, 3)  # (N, OH, OW, FH, FW, C) view
+    if out is None:
+        out = np.empty((n * oh * ow, filter_h * filter_w * c), dtype=xp.dtype)
+    if out.flags.f_contiguous and not out.flags.c_contiguous:  # column-major: out.T is (FH*FW*C, N*OH*OW)
+        np.copyto(out.T.reshape(filter_h, filter_w, c, n, oh, ow), win.transpose(3, 4, 5, 0, 1, 2))
+    else:
+        np.copyto(out.reshape(n, oh, ow, filter_h, filter_w, c), win)  # always a copy, never a view of xp
+    return out
+
+
+def _filters_nhwc(W: np.ndarray) -> np.ndarray:
+    """(FN, C, FH, FW) filters as the (FH*FW*C, FN) matrix matching im2col_nhwc's columns."""
+    fn, c, fh, fw = W.shape
+    return W.transpose(2, 3, 1, 0).reshape(fh * fw * c, fn)
+
+
+# --- convolution ------------------------------------------------------------------------------------------------
+
+CHUNK_BYTES = 1 << 20  # column-matrix bytes built at once: about 1 MiB, so the block stays in a core's L2 cache
+
+
+def _images_per_chunk(n: int, rows_per_image: int, row_bytes: int) -> int:
+    """How many images' column-matrix rows fit in :data:`CHUNK_BYTES` (at least 1, at most n)."""
+    return max(1, min(n, CHUNK_BYTES // max(1, rows_per_image * row_bytes)))
+
+
+def _padded_nhwc(x: np.ndarray, pad: int, work: Workspace) -> np.ndarray:
+    """x (N, C, H, W) as a C-contiguous channels-last (N, H + 2*pad, W + 2*pad, C) array with a zero border:
+    ``x``'s own memory when it already is channels-last and pad is 0, else a kept buffer."""
+    n, c, h, w = x.shape
+    x_nhwc = x.transpose(0, 2, 3, 1)  # (N, H, W, C) view
+    if not pad:
+        return np.ascontiguousarray(x_nhwc)
+    xp = work.get("xpad", (n, h + 2 * pad, w + 2 * pad, c), x.dtype)
+    xp[:, pad:pad + h, pad:pad + w, :] = x_nhwc  # the border stays 0
+    return xp
+
+
+def _col_chunks(xp: np.ndarray, fh: int, fw: int, stride: int, oh: int, ow: int, work: Workspace):
+    """For each chunk of images: (row slice of the full column matrix, the chunk's column matrix).
+
+    The chunk's column matrix (rows (n, i, j), columns (p, q, c)) is built by :func:`im2col_nhwc` into a kept
+    buffer of about :data:`CHUNK_BYTES` (column-major when C is 1), so it is still in cache when used.
+    """
+    n, _, _, c = xp.shape
+    k = fh * fw * c
+    step = _images_per_chunk(n, oh * ow, k * xp.itemsize)
+    order = "F" if c == 1 else "C"
+    for n0 in range(0, n, step):
+        m = min(step, n - n0)
+        col = work.get("col" if m == step else "col_tail", (m * oh * ow, k), xp.dtype, order=order)
+        yield slice(n0 * oh * ow, (n0 + m) * oh * ow), im2col_nhwc(xp[n0:n0 + m], fh, fw, stride, out=col)
+
+
+def conv_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int, pad: int, work: Workspace) -> np.ndarray:
+    """out[n, f, i, j] = b[f] + sum_{c, p, q} xpad[n, c, i*stride + p, j*stride + q] * W[f, c, p, q].
+
+    x (N, C, H, W) in any memory order, W (FN, C, FH, FW), b (FN,). Returns (N, FN, OH, OW), a view of a
+    channels-last array. The book's steps (pad, im2col, one product with the flattened filters, add b), done
+    channels-last and a few images at a time: each chunk's column matrix is built in cache and multiplied at once,
+    and the (rows, FN) products already are the output in (N, OH, OW, FN) order. The padded input stays in
+    ``work`` for :func:`conv_backward`. Specification: ``common.reference.conv2d_naive``.
+    Memory: the output, the padded input and one column-matrix chunk (about 1 MiB).
+    """
+    fn, c, fh, fw = W.shape
+    n, _, h, w = x.shape
+    oh, ow = conv_output_size(h, fh, stride, pad), conv_output_size(w, fw, stride, pad)
+    xp = _padded_nhwc(x, pad, work)
+    w_col = _filters_nhwc(W)  # (FH*FW*C, FN)
+    bias = b.reshape(-1)
+    out = np.empty((n * oh * ow, fn), dtype=x.dtype)
+    for rows, col in _col_chunks(xp, fh, fw, stride, oh, ow, work):
+        np.matmul(col, w_col, out=out[rows])
+        out[rows] += bias
+    work.saved["xp"] = xp
+    return out.reshape(n, oh, ow, fn).transpose(0, 3, 1, 2)
+
+
+def conv_backward(dout: np.ndarray, x_shape: tuple[int, ...], W: np.ndarray, stride: int, pad: int,
+                  work: Workspace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of :func:`conv_forward` for upstream dout (N, FN, OH, OW): (dx (N, C, H, W), dW, db (FN,)).
+
+    With d = dout as (N*OH*OW, FN): db = column sums of d; then chunk by chunk (the forward's chunks, the column
+    matrix rebuilt in cache from the kept padded input): dW += col^T d, and dx gets col2im(d W_col^T), folded into
+    a padded channels-last dx one kernel offset (p, q) at a time. When a column row (FH*FW*C numbers) is at most
+    a row of d (FN), the chunk's dcol^T = W_col d^T is one product, (FH, FW, C, rows): for C = 1 each offset's
+    plane is then runs of OW numbers. Otherwise each offset gets its own product d @ W[:, :, p, q] of shape
+    (rows, C), contiguous like dx's rows. dx is returned as an (N, C, H, W) view of a channels-last array.
+    Specification: ``common.reference.conv2d_backward_naive``. Memory: dx (padded) and chunk-sized temporaries.
+    """
+    fn, c, fh, fw = W.shape
+    n, _, h, w = x_shape
+    oh, ow = dout.shape[2], dout.shape[3]
+    d2 = dout.transpose(0, 2, 3, 1).reshape(n * oh * ow, fn)  # free when dout is channels-last
+    db = column_sums(d2)
+    w_col = _filters_nhwc(W)  # (FH*FW*C, FN)
+    w_off = np.ascontiguousarray(W.transpose(2, 3, 0, 1))  # (FH, FW, FN, C): W[:, :, p, q] per offset
+    dw_col = np.zeros(w_col.shape, dtype=dout.dtype)
+    dxp = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=dout.dtype)
+    n0 = 0
+    for rows, col in _col_chunks(work.saved["xp"], fh, fw, stride, oh, ow, work):
+        d_k = d2[rows]  # (rows, FN)
+        dw_col += col.T @ d_k
+        m = col.shape[0] // (oh * ow)
+        dx_k = dxp[n0:n0 + m]  # (m, Hp, Wp, C)
+        if fh * fw * c <= fn:
+            planes = (w_col @ d_k.T).reshape(fh, fw, c, m, oh, ow).transpose(0, 1, 3, 4, 5, 2)  # (FH, FW, m, OH, OW, C)
+        part = work.get("part", (col.shape[0], c), dout.dtype)
+        for i in range(fh):
+            for j in range(fw):
+                if fh * fw * c <= fn:
+                    plane = planes[i, j]
+                else:
+                    plane = np.matmul(d_k, w_off[i, j], out=part).reshape(m, oh, ow, c)
+                dx_k[:, offset_slice(i, oh, stride), offset_slice(j, ow, stride), :] += plane
+        n0 += m
+    dW = np.ascontiguousarray(dw_col.reshape(fh, fw, c, fn).transpose(3, 2, 0, 1))  # (FN, C, FH, FW)
+    return dxp[:, pad:pad + h, pad:pad + w, :].transpose(0, 3, 1, 2), dW, db
+
+
+# --- max pooling ------------------------------------------------------------------------------------------------
+
+def _pool_slices(pool_h: int, pool_w: int, stride: int, oh: int, ow: int):
+    """For every window offset (p, q), row-major: the (N, C, OH, OW) strided slice holding that offset of every
+    window."""
+    for p in range(pool_h):
+        for q in range(pool_w):
+            yield (slice(None), slice(None), offset_slice(p, oh, stride), offset_slice(q, ow, stride))
+
+
+def max_pool_forward(x: np.ndarray, pool_h: int, pool_w: int, stride: int, pad: int) -> np.ndarray:
+    """out[n, c, i, j] = max over the window (i*stride + p, j*stride + q) of x padded with -inf.
+
+    x (N, C, H, W) -> (N, C, OH, OW) in x's memory order: one ``np.maximum`` per window offset over strided
+    slices, never a window array. Specification: ``common.reference.max_pool_naive``. Memory: the output.
+    """
+    xp = pad_hw(x, pad, -np.inf)
+    oh = conv_output_size(xp.shape[2], pool_h, stride)
+    ow = conv_output_size(xp.shape[3], pool_w, stride)
+    out = None
+    for index in _pool_slices(pool_h, pool_w, stride, oh, ow):
+        out = np.copy(xp[index]) if out is None else np.maximum(out, xp[index], out=out)
+    return out
+
+
+def max_pool_backward(x: np.ndarray, out: np.ndarray, dout: np.ndarray, pool_h: int, pool_w: int, stride: int,
+                      pad: int) -> np.ndarray:
+    """dx (N, C, H, W): each window's dout goes to its first maximum (row-major window order), accumulated where
+    windows overlap.
+
+    For each window offset: hit = (that slice of x == out) and no earlier offset was hit; that slice of dx gets
+    dout where hit (a branch-free :func:`keep_where`). Without overlap (stride >= window) every slice is written
+    once, otherwise accumulated. Temporaries are (N, C, OH, OW). Specification: ``max_pool_naive``'s argmax.
+    """
+    xp = pad_hw(x, pad, -np.inf)
+    d = np.empty_like(out)
+    np.copyto(d, dout)  # dout in the memory order of out (and x), so the loop below streams
+    overlap = stride < pool_h or stride < pool_w
+    dxp = np.zeros_like(xp)
+    taken = None
+    for index in _pool_slices(pool_h, pool_w, stride, out.shape[2], out.shape[3]):
+        hit = xp[index] == out
+        if taken is None:
+            taken = hit
+        else:
+            hit &= ~taken
+            taken |= hit
+        if overlap:
+            dxp[index] += keep_where(hit, d)
+        else:
+            dxp[index] = keep_where(hit, d)
+    if pad == 0:
+        return dxp
+    return dxp[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]]

@@ -1,0 +1,286 @@
+"""common.kernels against their specifications: the plain loops of common.reference, the book's im2col of
+common.util and one-line NumPy expressions; in float32 and float64, in the memory layouts the networks feed
+them (channels-last activations as well as contiguous NCHW), and with the batch cut into several chunks."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from common import kernels
+from common.layers import Convolution, Pooling, Relu
+from common.reference import (
+    batchnorm_backward_naive,
+    conv2d_backward_naive,
+    conv2d_naive,
+    max_pool_backward_naive,
+    max_pool_naive,
+)
+from common.util import im2col
+
+TOL = {np.float32: 2e-5, np.float64: 1e-11}
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(7)
+
+
+def _channels_last(a: np.ndarray) -> np.ndarray:
+    """The same (N, C, H, W) values stored channels-last (what a Convolution outputs)."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+LAYOUTS = {"nchw": lambda a: a, "channels_last": _channels_last}
+
+
+def _close(actual, expected, dtype, scale: float = 1.0) -> None:
+    tol = TOL[dtype] * scale
+    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Element-wise selects and reductions
+# --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_keep_and_zero_where_are_np_where_bit_for_bit(rng, dtype):
+    values = _channels_last(rng.standard_normal((2, 3, 4, 5)).astype(dtype))
+    values.flat[:6] = [np.nan, np.inf, -np.inf, -0.0, np.nan, -np.inf]
+    mask = _channels_last(rng.random(values.shape) < 0.5)
+    for got, expected in ((kernels.keep_where(mask, values), np.where(mask, values, 0)),
+                          (kernels.zero_where(mask, values), np.where(mask, 0, values))):
+        assert got.dtype == dtype and got.shape == values.shape
+        np.testing.assert_array_equal(got, expected.astype(dtype))
+        assert np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_keep_where_writes_into_a_strided_out(rng):
+    values = rng.standard_normal((4, 6))
+    keep = rng.random((4, 6)) < 0.5
+    big = np.full((8, 12), 5.0)
+    out = big[::2, ::2]
+    assert kernels.keep_where(keep, values, out=out) is out
+    np.testing.assert_array_equal(big[::2, ::2], np.where(keep, values, 0))
+    assert np.all(big[1::2] == 5.0)
+
+
+def test_zero_where_falls_back_to_np_where_for_other_inputs(rng):
+    mask = rng.random((3, 4)) < 0.5
+    np.testing.assert_array_equal(kernels.zero_where(mask, 2.0), np.where(mask, 0, 2.0))
+    ints = rng.integers(-5, 5, size=(3, 4))
+    got = kernels.zero_where(mask, ints)
+    assert got.dtype == ints.dtype
+    np.testing.assert_array_equal(got, np.where(mask, 0, ints))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_column_sums_is_sum_over_rows(rng, dtype):
+    d = rng.standard_normal((1000, 7)).astype(dtype)
+    got = kernels.column_sums(d)
+    assert got.dtype == dtype and got.shape == (7,)
+    _close(got, d.astype(np.float64).sum(axis=0), dtype, scale=50)
+
+
+def test_workspace_reuses_and_reallocates():
+    work = kernels.Workspace()
+    a = work.get("a", (3, 4), np.float32)
+    a[:] = 1
+    assert work.get("a", (3, 4), np.float32) is a
+    b = work.get("a", (3, 4), np.float64)
+    assert b is not a and b.dtype == np.float64 and not b.any()
+    f = work.get("a", (3, 4), np.float64, order="F")
+    assert f.flags.f_contiguous and not f.flags.c_contiguous
+
+
+# --------------------------------------------------------------------------------------------------------
+# im2col and convolution
+# --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("c, kernel, stride, pad", [(1, (3, 3), 1, 1), (3, (3, 2), 2, 0), (4, (1, 1), 1, 2)])
+def test_im2col_nhwc_is_im2col_with_channels_last_columns(rng, order, c, kernel, stride, pad):
+    """Same numbers as the book's im2col, columns reordered (c, fh, fw) -> (fh, fw, c), into a C- or F-ordered buffer."""
+    x = rng.standard_normal((2, c, 7, 6))
+    fh, fw = kernel
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).transpose(0, 2, 3, 1)
+    book = im2col(x, fh, fw, stride, pad)
+    out = np.empty(book.shape, order=order)
+    col = kernels.im2col_nhwc(xp, fh, fw, stride, out=out)
+    assert col is out
+    expected = book.reshape(len(book), c, fh, fw).transpose(0, 2, 3, 1).reshape(len(book), -1)
+    np.testing.assert_array_equal(col, expected)
+    np.testing.assert_array_equal(kernels.im2col_nhwc(xp, fh, fw, stride), expected)
+
+
+CONV_GEOMETRY = [  # (C, FN, (FH, FW), stride, pad, (H, W)); C*FH*FW <= FN takes the one-product dx path
+    (c, fn, k, s, p, size)
+    for (c, fn), k, s, p, size in itertools.product([(1, 4), (3, 4), (8, 3)], [(3, 2), (1, 1), (3, 3)], [1, 2],
+                                                    [0, 1, 2], [(7, 6), (5, 5)])
+]
+CHUNKS = {"one chunk": None, "one image per chunk": 1, "two images and a tail": 2}
+
+
+def _chunk_bytes(images: int | None, oh: int, ow: int, k: int, itemsize: int) -> int:
+    return kernels.CHUNK_BYTES if images is None else images * oh * ow * k * itemsize
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("c, fn, kernel, stride, pad, size", CONV_GEOMETRY)
+def test_convolution_matches_reference(rng, layout, c, fn, kernel, stride, pad, size):
+    """forward == conv2d_naive; backward is its adjoint: <dx, v> = <conv(v; W, 0), dy>, <dW, V> = <conv(x; V, 0), dy>,
+    db = sum of dy, for random directions v, V (exact linear identities, float64)."""
+    to_layout = LAYOUTS[layout]
+    W, b = rng.standard_normal((fn, c) + kernel), rng.standard_normal(fn)
+    x = rng.standard_normal((2, c) + size)
+    layer = Convolution(W, b, stride=stride, pad=pad)
+    out = layer.forward(to_layout(x))
+    np.testing.assert_allclose(out, conv2d_naive(x, W, b, stride, pad), rtol=1e-10, atol=1e-10)
+    dy = rng.standard_normal(out.shape)
+    dx = layer.backward(to_layout(dy))
+    assert dx.shape == x.shape and layer.dW.shape == W.shape and layer.db.shape == b.shape
+    zero = np.zeros(fn)
+    for _ in range(2):
+        v, V = rng.standard_normal(x.shape), rng.standard_normal(W.shape)
+        assert np.sum(dx * v) == pytest.approx(np.sum(conv2d_naive(v, W, zero, stride, pad) * dy), rel=1e-10, abs=1e-10)
+        assert np.sum(layer.dW * V) == pytest.approx(np.sum(conv2d_naive(x, V, zero, stride, pad) * dy), rel=1e-10,
+                                                     abs=1e-10)
+    np.testing.assert_allclose(layer.db, dy.sum(axis=(0, 2, 3)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("chunk", CHUNKS)
+@pytest.mark.parametrize("c, fn, kernel, stride, pad", [(1, 4, (3, 3), 1, 1), (3, 2, (2, 3), 2, 2), (4, 6, (3, 1), 1, 0)])
+def test_conv_kernels_match_the_loops_in_every_chunking(rng, monkeypatch, dtype, chunk, c, fn, kernel, stride, pad):
+    """conv_forward / conv_backward against conv2d_naive / conv2d_backward_naive, with the batch of 5 images
+    processed in one chunk, one image at a time, or two at a time with a smaller last chunk."""
+    n, h, w = 5, 6, 5
+    oh, ow = (h + 2 * pad - kernel[0]) // stride + 1, (w + 2 * pad - kernel[1]) // stride + 1
+    monkeypatch.setattr(kernels, "CHUNK_BYTES",
+                        _chunk_bytes(CHUNKS[chunk], oh, ow, c * kernel[0] * kernel[1], np.dtype(dtype).itemsize))
+    W = rng.standard_normal((fn, c) + kernel).astype(dtype)
+    b = rng.standard_normal(fn).astype(dtype)
+    x = _channels_last(rng.standard_normal((n, c, h, w)).astype(dtype))
+    work = kernels.Workspace()
+    out = kernels.conv_forward(x, W, b, stride, pad, work)
+    assert out.dtype == dtype
+    _close(out, conv2d_naive(x, W, b, stride, pad), dtype)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx, dW, db = kernels.conv_backward(dout, x.shape, W, stride, pad, work)
+    for got, expected in zip((dx, dW, db), conv2d_backward_naive(x, W, dout, stride, pad), strict=True):
+        assert got.dtype == dtype and got.shape == expected.shape
+        _close(got, expected, dtype, scale=5)
+
+
+def test_convolution_book_matrices_and_buffer_reuse(rng):
+    """``col``/``col_W`` are the book's matrices; a second forward reuses the buffers without touching the
+    first output, and backward then belongs to the second input."""
+    W, b = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    x1, x2 = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((2, 3, 6, 6))
+    layer = Convolution(W, b, stride=1, pad=1)
+    out1 = layer.forward(x1)
+    kept = out1.copy()
+    np.testing.assert_array_equal(layer.col, im2col(x1, 3, 3, 1, 1))
+    np.testing.assert_allclose((layer.col @ layer.col_W + b).reshape(2, 6, 6, 4).transpose(0, 3, 1, 2), out1)
+    out2 = layer.forward(x2)
+    np.testing.assert_array_equal(out1, kept)
+    dy = rng.standard_normal(out2.shape)
+    dx = layer.backward(dy)
+    fresh = Convolution(W, b, stride=1, pad=1)
+    fresh.forward(x2)
+    np.testing.assert_allclose(dx, fresh.backward(dy), rtol=1e-12)
+    np.testing.assert_allclose(layer.dW, fresh.dW, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Max pooling
+# --------------------------------------------------------------------------------------------------------
+
+POOL_GEOMETRY = [(w, s, p, size) for w, s, p, size in itertools.product([(2, 2), (3, 2), (3, 3)], [1, 2, 3], [0, 1],
+                                                                         [(6, 6), (7, 5)]) if 2 * p <= min(w)]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("window, stride, pad, size", POOL_GEOMETRY)
+def test_pooling_matches_reference(rng, layout, window, stride, pad, size):
+    """forward == max_pool_naive; backward sends each window's dy to the reference's argmax (first maximum),
+    accumulating over overlapping windows. Integer-valued inputs make many ties."""
+    x = rng.integers(0, 4, size=(2, 3) + size).astype(np.float64)
+    layer = Pooling(*window, stride=stride, pad=pad)
+    out = layer.forward(LAYOUTS[layout](x))
+    expected, _ = max_pool_naive(x, *window, stride=stride, pad=pad)
+    np.testing.assert_array_equal(out, expected)
+    dy = rng.standard_normal(out.shape)
+    dx = layer.backward(LAYOUTS[layout](dy))
+    np.testing.assert_allclose(dx, max_pool_backward_naive(x, dy, *window, stride, pad), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("window, stride, pad", [((2, 2), 2, 0), ((3, 3), 2, 1), ((2, 3), 1, 1)])
+def test_pool_kernels_match_the_loops(rng, dtype, window, stride, pad):
+    x = _channels_last(rng.integers(0, 3, size=(3, 4, 7, 6)).astype(dtype))  # ties: first maximum wins
+    out = kernels.max_pool_forward(x, *window, stride, pad)
+    expected, _ = max_pool_naive(x, *window, stride, pad)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, expected)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx = kernels.max_pool_backward(x, out, dout, *window, stride, pad)
+    assert dx.dtype == dtype and dx.shape == x.shape
+    _close(dx, max_pool_backward_naive(x, dout, *window, stride, pad), dtype)
+
+
+@pytest.mark.parametrize("stride, pad", [(1, 0), (2, 1), (1, 1)])
+def test_pooling_ties_go_to_first_maximum(rng, stride, pad):
+    """With ties every window's gradient goes to exactly one element: the first maximum in row-major order,
+    and overlapping windows accumulate."""
+    x = rng.integers(0, 3, size=(2, 2, 6, 5)).astype(np.float64)  # many ties
+    x[0, 0] = 1.0  # a channel where every window is one big tie
+    window = (3, 2)
+    layer = Pooling(*window, stride=stride, pad=pad)
+    out = layer.forward(x)
+    dout = rng.standard_normal(out.shape)
+    dx = layer.backward(dout)
+    np.testing.assert_allclose(dx, max_pool_backward_naive(x, dout, *window, stride, pad), rtol=1e-12)
+    np.testing.assert_allclose(dx.sum(), dout.sum(), rtol=1e-12)  # one recipient per window
+
+
+# --------------------------------------------------------------------------------------------------------
+# ReLU and batch normalisation
+# --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_is_exactly_np_where(rng, dtype):
+    """The branch-free backward gives np.where(x <= 0, 0, dout) bit for bit, NaN and inf included."""
+    x = _channels_last(rng.standard_normal((2, 3, 4, 5)).astype(dtype))
+    dout = rng.standard_normal(x.shape).astype(dtype)
+    dout.flat[:6] = [np.nan, np.inf, -np.inf, -0.0, np.nan, -np.inf]
+    layer = Relu()
+    layer.forward(x)
+    dx = layer.backward(dout)
+    expected = np.where(x <= 0, 0, dout).astype(dtype)
+    assert dx.dtype == dtype
+    np.testing.assert_array_equal(dx, expected)
+    assert np.array_equal(np.signbit(dx), np.signbit(expected))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batchnorm_dx_is_the_books_chain(rng, dtype):
+    m, d = 50, 6
+    x = (rng.standard_normal((m, d)) * 3 + 1).astype(dtype)
+    gamma = rng.uniform(0.5, 1.5, d).astype(dtype)
+    dout = rng.standard_normal((m, d)).astype(dtype)
+    eps = 1e-6
+    xn = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
+    std = np.sqrt(x.var(axis=0) + eps)
+    dbeta, dgamma = kernels.column_sums(dout), kernels.column_sums(xn * dout)
+    dx = kernels.batchnorm_dx(dout, xn, gamma / std, dbeta, dgamma)
+    expected_dx, expected_dgamma, expected_dbeta = batchnorm_backward_naive(x.astype(np.float64),
+                                                                            gamma.astype(np.float64),
+                                                                            dout.astype(np.float64), eps)
+    assert dx.dtype == dtype
+    _close(dx, expected_dx, dtype, scale=20)
+    _close(dgamma, expected_dgamma, dtype, scale=20)
+    _close(dbeta, expected_dbeta, dtype, scale=20)
+    _close(kernels.scale_shift(xn, gamma, gamma), gamma * xn + gamma, dtype)
