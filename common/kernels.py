@@ -308,3 +308,19 @@ def max_pool_backward(x: np.ndarray, out: np.ndarray, dout: np.ndarray, pool_h: 
     if pad == 0:
         return dxp
     return dxp[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]]
+
+
+def check_conv_input(x: np.ndarray, W: np.ndarray, stride: int, pad: int) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"Convolution expects input (N, C, H, W), got shape {x.shape}")
+    if x.shape[1] != W.shape[1]:
+        raise ValueError(
+            f"Convolution: input has {x.shape[1]} channels (shape {x.shape}) but filters W have shape "
+            f"{W.shape}, expecting C = {W.shape[1]}"
+        )
+    fh, fw = W.shape[2:]
+    if x.shape[2] + 2 * pad < fh or x.shape[3] + 2 * pad < fw:
+        raise ValueError(
+            f"Convolution: filter {fh}x{fw} larger than the padded input {x.shape[2] + 2 * pad}x"
+            f"{x.shape[3] + 2 * pad} (input {x.shape}, pad={pad}, stride={stride})"
+        )

@@ -19,9 +19,15 @@ import numpy as np
 
 from common import kernels
 from common.functions import check_target, log_softmax, sigmoid
+
+# chapter 5's graph nodes and chapter 8's generative-model layers live in their own modules; importable from here
+from common.gan_layers import Deconvolution, LeakyRelu, SigmoidWithLoss, Tanh
+from common.graph_layers import AddLayer, MulLayer
 from common.util import conv_output_size, im2col
 
+# "np" too: the book's common/layers.py has no __all__, so `from common.layers import *` also brought NumPy.
 __all__ = [
+    "np",
     "MulLayer",
     "AddLayer",
     "Relu",
@@ -32,35 +38,11 @@ __all__ = [
     "BatchNormalization",
     "Convolution",
     "Pooling",
+    "Deconvolution",
+    "LeakyRelu",
+    "Tanh",
+    "SigmoidWithLoss",
 ]
-
-
-class MulLayer:
-    """z = x * y (chapter 5's multiplication node)."""
-
-    def __init__(self) -> None:
-        self.x = None
-        self.y = None
-
-    def forward(self, x, y):
-        self.x, self.y = x, y
-        return x * y
-
-    def backward(self, dout):
-        return dout * self.y, dout * self.x
-
-
-class AddLayer:
-    """z = x + y (chapter 5's addition node)."""
-
-    def __init__(self) -> None:
-        pass
-
-    def forward(self, x, y):
-        return x + y
-
-    def backward(self, dout):
-        return dout * 1, dout * 1
 
 
 class Relu:
@@ -322,22 +304,6 @@ class BatchNormalization:
         return self._from_2d(dx)
 
 
-def _check_conv_input(x: np.ndarray, W: np.ndarray, stride: int, pad: int) -> None:
-    if x.ndim != 4:
-        raise ValueError(f"Convolution expects input (N, C, H, W), got shape {x.shape}")
-    if x.shape[1] != W.shape[1]:
-        raise ValueError(
-            f"Convolution: input has {x.shape[1]} channels (shape {x.shape}) but filters W have shape "
-            f"{W.shape}, expecting C = {W.shape[1]}"
-        )
-    fh, fw = W.shape[2:]
-    if x.shape[2] + 2 * pad < fh or x.shape[3] + 2 * pad < fw:
-        raise ValueError(
-            f"Convolution: filter {fh}x{fw} larger than the padded input {x.shape[2] + 2 * pad}x"
-            f"{x.shape[3] + 2 * pad} (input {x.shape}, pad={pad}, stride={stride})"
-        )
-
-
 class Convolution:
     """2-D cross-correlation by the book's im2col algorithm: one matrix product of the column matrix with the
     flattened filters.
@@ -382,7 +348,7 @@ class Convolution:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, C, H, W) in any memory order -> (N, FN, OH, OW)."""
-        _check_conv_input(x, self.W, self.stride, self.pad)
+        kernels.check_conv_input(x, self.W, self.stride, self.pad)
         self.x = x
         return kernels.conv_forward(x, self.W, self.b, self.stride, self.pad, self._work)
 
