@@ -267,7 +267,7 @@ def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int,
 
 
 def _parse(argv: list[str] | None):
-    parser = make_parser(__doc__.splitlines()[0], quick=True)
+    parser = make_parser(__doc__.splitlines()[0], quick=True, workload="large")
     parser.add_argument("--sample", action="store_true", help="draw with a trained generator instead of training")
     parser.add_argument("--params", default=None,
                         help=f"generator weights for --sample (default: the shipped {SHIPPED_GENERATOR.name})")

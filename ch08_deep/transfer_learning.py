@@ -102,7 +102,7 @@ def format_table(results: dict[str, dict[int, float]]) -> str:
 
 
 def _parse(argv: list[str] | None):
-    parser = make_parser(__doc__.splitlines()[0], quick=True)
+    parser = make_parser(__doc__.splitlines()[0], quick=True, workload="large")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES),
                         help="numbers of labelled training images (default 100 1000 10000 60000)")
     parser.add_argument("--steps", type=int, default=300, help="Adam updates per run, the same for every run (300)")

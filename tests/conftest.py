@@ -1,4 +1,5 @@
-"""Shared test fixtures: headless matplotlib and small synthetic MNIST-shaped data (no download)."""
+"""Shared test fixtures: headless matplotlib, small synthetic MNIST-shaped data (no download), and the
+dataset.mnist tests' local HTTP mirror (``server``) and data-folder isolation (``isolated``)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,18 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import dataclasses  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from mnist_helpers import Mirror  # noqa: E402
+
+from dataset import mnist  # noqa: E402
 
 
 def synthetic_mnist(normalize: bool = True, flatten: bool = True, one_hot_label: bool = False,
@@ -48,3 +59,49 @@ def fake_mnist(monkeypatch, tmp_path):
         return loader
 
     return use
+
+
+@pytest.fixture
+def server() -> Iterator[Mirror]:
+    mirror = Mirror()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            mirror.requests.append(self.path)
+            mirror.agents.append(self.headers.get("User-Agent", ""))
+            status, body, delay = mirror.routes.get(self.path, (404, b"not here", 0.0))
+            if delay:
+                time.sleep(delay)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:  # the client gave up (timeout test)
+                pass
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    mirror.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield mirror
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every dataset.mnist test (``pytestmark`` in tests/test_mnist_*.py): data and user cache under tmp_path,
+    and the real data sets cut off from the network."""
+    monkeypatch.setenv("DLFS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(mnist, "MNIST", dataclasses.replace(mnist.MNIST, mirrors=(), wheel=None))
+    monkeypatch.setattr(
+        mnist, "FASHION_MNIST", dataclasses.replace(mnist.FASHION_MNIST, mirrors=(), local_dirs=())
+    )
+    return tmp_path / "data"
