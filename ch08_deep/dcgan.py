@@ -226,13 +226,38 @@ def _score_generator(gen: Generator, classifier, rng: np.random.Generator, n: in
     return images, confident, entropy
 
 
+def average_into(avg: Generator, gen: Generator, decay: float) -> None:
+    """Polyak averaging: avg's parameters <- decay * avg's + (1 - decay) * gen's, in place."""
+    for key, a in avg.params.items():
+        a *= decay
+        a += (1 - decay) * gen.params[key]
+
+
+def refresh_statistics(gen: Generator, rng: np.random.Generator, batches: int = 20, batch_size: int = 100) -> None:
+    """Replace gen's batch-norm running statistics by the mean of ``batches`` batch statistics of its current
+    weights (train-mode passes on fresh noise; momentum k/(k+1) at batch k makes the running value a plain mean)."""
+    norms = [layer for layer in gen.layers.values() if isinstance(layer, BatchNormalization)]
+    momenta = [bn.momentum for bn in norms]
+    try:
+        for k in range(batches):
+            for bn in norms:
+                bn.momentum = k / (k + 1)
+            gen.forward(rng.standard_normal((batch_size, gen.z_dim)).astype(gen.dtype), train_flg=True)
+    finally:
+        for bn, momentum in zip(norms, momenta, strict=True):
+            bn.momentum = momentum
+
+
 def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int, batch_size: int, lr: float,
-          rng: np.random.Generator, fixed_z: np.ndarray, on_epoch=None) -> dict[str, list[float]]:
+          rng: np.random.Generator, fixed_z: np.ndarray, on_epoch=None, average: Generator | None = None,
+          decay: float = 0.999) -> dict[str, list[float]]:
     """Adversarial training on x_train (N, 1, 28, 28) in [-1, 1]; returns the per-step losses of D and G.
 
     One step: D sees a real batch (target 1) and a generated batch (target 0) separately, and is updated with
     the sum of both gradients; then G is updated to make the updated D say 1 on its batch.
-    ``on_epoch(epoch, samples)`` gets the samples of ``fixed_z`` after each epoch.
+    ``on_epoch(epoch, samples)`` gets the samples of ``fixed_z`` after each epoch. With ``average`` (a generator
+    of gen's sizes starting from gen's weights) it follows gen's weights as an exponential moving average with
+    ``decay`` after every update, its statistics are refreshed each epoch, and ``on_epoch`` sees its samples.
     """
     opt_g, opt_d = Adam(lr=lr, beta1=0.5), Adam(lr=lr, beta1=0.5)
     loss = SigmoidWithLoss()
@@ -256,13 +281,17 @@ def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int,
             dfake, _ = disc.backward(loss.backward())
             _, g_grads = gen.backward(dfake)
             opt_g.update(gen.params, g_grads)
+            if average is not None:
+                average_into(average, gen, decay)
             history["d"].append(float(d_loss))
             history["g"].append(float(g_loss))
         d_mean, g_mean = np.mean(history["d"][-steps:]), np.mean(history["g"][-steps:])
         print(f"epoch {epoch}/{epochs}: D loss {d_mean:.3f}, G loss {g_mean:.3f} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
+        if average is not None:
+            refresh_statistics(average, rng)
         if on_epoch is not None:
-            on_epoch(epoch, gen.generate(fixed_z))
+            on_epoch(epoch, (gen if average is None else average).generate(fixed_z))
     return history
 
 
@@ -278,6 +307,8 @@ def _parse(argv: list[str] | None):
     parser.add_argument("--g-base", type=int, default=G_BASE, help=f"generator channels at 7x7 ({G_BASE})")
     parser.add_argument("--d-base", type=int, default=D_BASE, help=f"discriminator channels at 14x14 ({D_BASE})")
     parser.add_argument("--no-d-batchnorm", action="store_true", help="no batch normalisation in the discriminator")
+    parser.add_argument("--ema", type=float, default=0.0,
+                        help="keep and save an exponential moving average of G's weights with this decay (0: off)")
     parser.add_argument("--train-size", type=int, default=None, help="use only the first N training images")
     parser.add_argument("--score-samples", type=int, default=1000, help="samples scored by DeepConvNet (1000)")
     parser.add_argument("--save-dtype", choices=("float32", "float16"), default="float32",
@@ -286,6 +317,8 @@ def _parse(argv: list[str] | None):
     for name in ("epochs", "batch_size", "score_samples", "g_base", "d_base"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 <= args.ema < 1:  # also refuses NaN
+        parser.error(f"--ema must be a decay in [0, 1), got {args.ema}")
     if not np.isfinite(args.lr) or args.lr <= 0:
         parser.error(f"--lr must be a finite number > 0, got {args.lr}")
     return args
@@ -331,13 +364,24 @@ def main(argv: list[str] | None = None) -> tuple[float, float]:
         fig, ax = plt.subplots(figsize=(5, 5))
         _show_grid(ax, samples, 8, f"DCGAN, fixed noise, epoch {epoch}")
         finish_figure(fig, None, default_name=f"dcgan_epoch{epoch:02d}.png", show=False)
-        gen.save_params(out, dtype=save_dtype)  # after every epoch, so an interrupted run keeps its generator
+        kept = gen if average is None else average
+        kept.save_params(out, dtype=save_dtype)  # after every epoch, so an interrupted run keeps its generator
         if not args.quick:
-            _, confident, entropy = _score_generator(gen, classifier, rng, n_score)
+            if average is not None:
+                _, confident, entropy = _score_generator(gen, classifier, rng, n_score)
+                print(f"epoch {epoch}: without averaging: confident {confident:.3f}, entropy {entropy:.3f}")
+            _, confident, entropy = _score_generator(kept, classifier, rng, n_score)
             print(f"epoch {epoch}: confident {confident:.3f}, entropy {entropy:.3f}", flush=True)
 
     start = time.perf_counter()
-    history = train(gen, disc, x_train, epochs, batch_size, args.lr, rng, fixed_z, on_epoch=save_epoch)
+    average = None
+    if args.ema:
+        average = Generator(base=args.g_base, rng=rng)
+        for key, a in average.state_arrays().items():
+            a[...] = gen.state_arrays()[key]
+    history = train(gen, disc, x_train, epochs, batch_size, args.lr, rng, fixed_z, on_epoch=save_epoch,
+                    average=average, decay=args.ema)
+    gen = gen if average is None else average
     minutes = (time.perf_counter() - start) / 60
     path = gen.save_params(out, dtype=save_dtype)
     print(f"generator saved to {path} (training took {minutes:.1f} min)")

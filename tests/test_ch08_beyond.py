@@ -87,6 +87,46 @@ def test_dcgan_sample_with_the_shipped_generator(tmp_path, monkeypatch, capsys):
     assert _package_files() == before
 
 
+def test_average_into_is_an_exponential_moving_average():
+    avg, gen = dcgan.Generator(base=4, rng=np.random.default_rng(0)), dcgan.Generator(base=4, rng=np.random.default_rng(1))
+    before = {key: a.copy() for key, a in avg.params.items()}
+    dcgan.average_into(avg, gen, 0.75)
+    for key, a in avg.params.items():
+        np.testing.assert_allclose(a, 0.75 * before[key] + 0.25 * gen.params[key], rtol=1e-6, atol=1e-7)
+        assert a is not gen.params[key]
+
+
+def test_refresh_statistics_fits_the_running_statistics_to_the_weights():
+    gen = dcgan.Generator(base=8, rng=np.random.default_rng(0))
+    z = np.random.default_rng(1).standard_normal((500, gen.z_dim)).astype(np.float32)
+    train_mode = gen.forward(z, train_flg=True)
+    for key, a in gen.running.items():
+        a[...] = 5.0 if "mean" in key else 100.0
+    scale = np.mean(np.abs(train_mode))
+    assert np.mean(np.abs(gen.generate(z) - train_mode)) > 0.5 * scale
+    dcgan.refresh_statistics(gen, np.random.default_rng(2))
+    assert np.mean(np.abs(gen.generate(z) - train_mode)) < 0.05 * scale
+    assert all(bn.momentum == 0.9 for name, bn in gen.layers.items() if name.startswith("BatchNorm"))
+
+
+def test_dcgan_ema_saves_the_averaged_generator(fake_mnist, capsys):
+    fake_mnist(dcgan)
+    small = ["--quick", "--no-show", "--seed", "3", "--g-base", "8", "--d-base", "4"]
+    dcgan.main([*small, "--out", "plain.npz"])
+    dcgan.main([*small, "--ema", "0.5", "--out", "averaged.npz"])
+    assert SCORE_LINE.match(_last_line(capsys))
+    plain, averaged = io.load_params("plain.npz"), io.load_params("averaged.npz")
+    assert plain.keys() == averaged.keys()
+    assert not np.array_equal(plain["W1"], averaged["W1"])
+
+
+@pytest.mark.parametrize("ema", ["1", "-0.1", "nan", "1.5"])
+def test_dcgan_refuses_a_bad_ema_decay(ema, capsys):
+    with pytest.raises(SystemExit) as info:
+        dcgan.main(["--quick", "--ema", ema])
+    assert info.value.code == 2 and "--ema" in capsys.readouterr().err
+
+
 def test_generator_and_discriminator_shapes():
     rng = np.random.default_rng(0)
     gen, disc = dcgan.Generator(rng=rng), dcgan.Discriminator(rng=rng)
