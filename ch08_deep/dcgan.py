@@ -18,179 +18,26 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
 from ch08_deep.deep_convnet import SHIPPED_PARAMS as CLASSIFIER_PARAMS
 from ch08_deep.deep_convnet import DeepConvNet
-from common import io
+from ch08_deep.gan_networks import D_BASE, G_BASE, Z_DIM, Discriminator, Generator, average_into, refresh_statistics
 from common.cli import make_parser, seed_everything
 from common.functions import softmax
-from common.gan_layers import Deconvolution, LeakyRelu, SigmoidWithLoss, Tanh
-from common.layers import Affine, BatchNormalization, Convolution, Relu
-from common.network import forward_layers
+from common.gan_layers import SigmoidWithLoss
 from common.optimizer import Adam
 from common.plotting import finish_figure, plt
 from common.training import resolve_output
 from dataset.mnist import load_mnist
 
-__all__ = ["Generator", "Discriminator", "score_images", "SHIPPED_GENERATOR", "Z_DIM", "main"]
+__all__ = ["Generator", "Discriminator", "average_into", "refresh_statistics", "score_images", "train",
+           "SHIPPED_GENERATOR", "Z_DIM", "main"]
 
-Z_DIM = 64
-G_BASE = 128  # generator channels at 7x7 (half of it at 14x14)
-D_BASE = 64  # discriminator channels at 14x14 (twice it at 7x7)
 SHIPPED_GENERATOR = Path(__file__).with_name("dcgan_generator.npz")
 DEFAULT_OUT = "dcgan_generator.npz"
-
-
-class Reshape:
-    """(N, D) -> (N, *shape) and back."""
-
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self.shape = tuple(shape)
-        self.in_shape: tuple[int, ...] | None = None
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.in_shape = x.shape
-        return x.reshape(x.shape[0], *self.shape)
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        return dout.reshape(self.in_shape)
-
-
-class _Net:
-    """Layers in order, parameters by name, and the backward loop of the book."""
-
-    params: dict[str, np.ndarray]
-    layers: OrderedDict[str, object]
-    grad_names: dict[str, str]  # parameter name -> "layer.attribute" holding its gradient
-
-    def forward(self, x: np.ndarray, train_flg: bool = False) -> np.ndarray:
-        """Through every layer in order; batch normalisation uses batch statistics only when ``train_flg``."""
-        return forward_layers(self.layers.values(), x, train_flg)
-
-    def backward(self, dout: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """dout: gradient of the output -> (gradient of the input, {parameter name: gradient})."""
-        for layer in reversed(self.layers.values()):
-            dout = layer.backward(dout)
-        grads = {}
-        for key, where in self.grad_names.items():
-            layer, attr = where.split(".")
-            grads[key] = getattr(self.layers[layer], attr)
-        return dout, grads
-
-    def _add(self, name: str, layer, **params: np.ndarray) -> None:
-        self.layers[name] = layer
-        for key, attr in params.items():
-            self.params[key] = getattr(layer, attr)
-            self.grad_names[key] = f"{name}.d{attr}"
-
-
-def _normal(rng: np.random.Generator, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """DCGAN's initialisation: N(0, 0.02^2)."""
-    return (0.02 * rng.standard_normal(shape)).astype(dtype)
-
-
-class Generator(_Net):
-    """z (N, z_dim) -> images (N, 1, 28, 28) in [-1, 1]. Channels: ``base`` at 7x7, ``base // 2`` at 14x14.
-
-    Parameters W1, b1 (affine), gamma1, beta1, W2, b2 (deconv), gamma2, beta2, W3, b3 (deconv); the
-    batch-norm running statistics (running_mean1/2, running_var1/2) are saved and loaded with them.
-    """
-
-    def __init__(self, z_dim: int = Z_DIM, base: int = G_BASE, dtype=np.float32,
-                 rng: np.random.Generator | None = None) -> None:
-        rng = rng if rng is not None else np.random.default_rng()
-        self.z_dim, self.base, self.dtype = int(z_dim), int(base), np.dtype(dtype)
-        self.params, self.layers, self.grad_names = {}, OrderedDict(), {}
-        self.running: dict[str, np.ndarray] = {}
-        c1, c2 = self.base, self.base // 2
-        self._add("Affine1", Affine(_normal(rng, (self.z_dim, c1 * 49), dtype), np.zeros(c1 * 49, dtype)),
-                  W1="W", b1="b")
-        self.layers["Reshape"] = Reshape((c1, 7, 7))
-        self._batchnorm(1, c1)
-        self.layers["Relu1"] = Relu()
-        self._add("Deconv2", Deconvolution(_normal(rng, (c1, c2, 4, 4), dtype), np.zeros(c2, dtype), 2, 1),
-                  W2="W", b2="b")
-        self._batchnorm(2, c2)
-        self.layers["Relu2"] = Relu()
-        self._add("Deconv3", Deconvolution(_normal(rng, (c2, 1, 4, 4), dtype), np.zeros(1, dtype), 2, 1),
-                  W3="W", b3="b")
-        self.layers["Tanh"] = Tanh()
-
-    def _batchnorm(self, i: int, c: int) -> None:
-        mean, var = np.zeros(c, self.dtype), np.ones(c, self.dtype)
-        bn = BatchNormalization(np.ones(c, self.dtype), np.zeros(c, self.dtype), momentum=0.9,
-                                running_mean=mean, running_var=var)
-        self._add(f"BatchNorm{i}", bn, **{f"gamma{i}": "gamma", f"beta{i}": "beta"})
-        self.running[f"running_mean{i}"], self.running[f"running_var{i}"] = mean, var
-
-    def generate(self, z: np.ndarray, batch_size: int = 500) -> np.ndarray:
-        """Images (N, 1, 28, 28) in [-1, 1] from noise z (N, z_dim), inference mode (running statistics)."""
-        z = np.asarray(z, dtype=self.dtype)
-        if z.ndim != 2 or z.shape[1] != self.z_dim:
-            raise ValueError(f"noise must have shape (N, {self.z_dim}), got {z.shape}")
-        return np.concatenate([self.forward(z[i:i + batch_size]) for i in range(0, len(z), batch_size)])
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> Generator:
-        """A generator with the sizes of the one saved in ``path`` (z_dim from W1, base from gamma1), loaded."""
-        loaded = io.load_params(path)
-        if "W1" not in loaded or "gamma1" not in loaded or loaded["W1"].ndim != 2:
-            raise ValueError(f"{path}: not a generator file (needs W1 (z_dim, 49*base) and gamma1 (base,))")
-        gen = cls(z_dim=loaded["W1"].shape[0], base=loaded["gamma1"].size)
-        gen.load_params(path)
-        return gen
-
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        return {**self.params, **self.running}
-
-    def save_params(self, path: str | Path, dtype=None) -> Path:
-        """Write parameters and running statistics to ``path`` (.npz), cast to ``dtype`` when given."""
-        arrays = self.state_arrays()
-        if dtype is not None:
-            arrays = {key: a.astype(dtype) for key, a in arrays.items()}
-        return io.save_params(arrays, path)
-
-    def load_params(self, path: str | Path) -> None:
-        """Copy a saved generator into this one (in place, cast to its dtype); nothing changes on a bad file."""
-        loaded = io.load_params(path)
-        state = self.state_arrays()
-        if loaded.keys() != state.keys():
-            raise ValueError(f"{path}: not a generator of this shape; missing {sorted(set(state) - set(loaded))}, "
-                             f"unexpected {sorted(set(loaded) - set(state))}")
-        for key, a in state.items():
-            if loaded[key].shape != a.shape or not np.all(np.isfinite(loaded[key])):
-                raise ValueError(f"{path}: {key} has shape {loaded[key].shape} (expected {a.shape}) or "
-                                 "non-finite values")
-        for key, a in state.items():
-            a[...] = loaded[key]
-
-
-class Discriminator(_Net):
-    """Images (N, 1, 28, 28) in [-1, 1] -> logits (N, 1) of "real". Parameters W1, b1, W2, b2 (conv), W3, b3,
-    and with ``batchnorm`` (as in the DCGAN paper: every layer but the first) gamma2, beta2 after the second
-    convolution; D then always sees real and generated images in separate batches."""
-
-    def __init__(self, base: int = D_BASE, batchnorm: bool = True, dtype=np.float32,
-                 rng: np.random.Generator | None = None) -> None:
-        rng = rng if rng is not None else np.random.default_rng()
-        self.params, self.layers, self.grad_names = {}, OrderedDict(), {}
-        c1, c2 = int(base), 2 * int(base)
-        self._add("Conv1", Convolution(_normal(rng, (c1, 1, 4, 4), dtype), np.zeros(c1, dtype), 2, 1),
-                  W1="W", b1="b")
-        self.layers["LeakyRelu1"] = LeakyRelu(0.2)
-        self._add("Conv2", Convolution(_normal(rng, (c2, c1, 4, 4), dtype), np.zeros(c2, dtype), 2, 1),
-                  W2="W", b2="b")
-        if batchnorm:
-            bn = BatchNormalization(np.ones(c2, dtype), np.zeros(c2, dtype), running_mean=np.zeros(c2, dtype),
-                                    running_var=np.ones(c2, dtype))  # D is used in training mode only
-            self._add("BatchNorm2", bn, gamma2="gamma", beta2="beta")
-        self.layers["LeakyRelu2"] = LeakyRelu(0.2)
-        self._add("Affine3", Affine(_normal(rng, (c2 * 49, 1), dtype), np.zeros(1, dtype)), W3="W", b3="b")
-        self.last_layer = SigmoidWithLoss()
 
 
 def score_images(images: np.ndarray, classifier, batch_size: int = 100) -> tuple[float, float]:
@@ -224,28 +71,6 @@ def _score_generator(gen: Generator, classifier, rng: np.random.Generator, n: in
     images = gen.generate(rng.standard_normal((n, gen.z_dim)))
     confident, entropy = score_images((images + 1) / 2, classifier)
     return images, confident, entropy
-
-
-def average_into(avg: Generator, gen: Generator, decay: float) -> None:
-    """Polyak averaging: avg's parameters <- decay * avg's + (1 - decay) * gen's, in place."""
-    for key, a in avg.params.items():
-        a *= decay
-        a += (1 - decay) * gen.params[key]
-
-
-def refresh_statistics(gen: Generator, rng: np.random.Generator, batches: int = 20, batch_size: int = 100) -> None:
-    """Replace gen's batch-norm running statistics by the mean of ``batches`` batch statistics of its current
-    weights (train-mode passes on fresh noise; momentum k/(k+1) at batch k makes the running value a plain mean)."""
-    norms = [layer for layer in gen.layers.values() if isinstance(layer, BatchNormalization)]
-    momenta = [bn.momentum for bn in norms]
-    try:
-        for k in range(batches):
-            for bn in norms:
-                bn.momentum = k / (k + 1)
-            gen.forward(rng.standard_normal((batch_size, gen.z_dim)).astype(gen.dtype), train_flg=True)
-    finally:
-        for bn, momentum in zip(norms, momenta, strict=True):
-            bn.momentum = momentum
 
 
 def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int, batch_size: int, lr: float,
