@@ -75,7 +75,7 @@ def _score_generator(gen: Generator, classifier, rng: np.random.Generator, n: in
 
 def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int, batch_size: int, lr: float,
           rng: np.random.Generator, fixed_z: np.ndarray, on_epoch=None, average: Generator | None = None,
-          decay: float = 0.999) -> dict[str, list[float]]:
+          decay: float = 0.999, real_target: float = 1.0) -> dict[str, list[float]]:
     """Adversarial training on x_train (N, 1, 28, 28) in [-1, 1]; returns the per-step losses of D and G.
 
     One step: D sees a real batch (target 1) and a generated batch (target 0) separately, and is updated with
@@ -88,6 +88,7 @@ def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int,
     loss = SigmoidWithLoss()
     dtype = x_train.dtype
     ones, zeros = np.ones((batch_size, 1), dtype), np.zeros((batch_size, 1), dtype)
+    real_t = np.full((batch_size, 1), real_target, dtype)  # < 1: one-sided label smoothing of D's real targets
     history: dict[str, list[float]] = {"d": [], "g": []}
     steps = len(x_train) // batch_size
     for epoch in range(1, epochs + 1):
@@ -97,7 +98,7 @@ def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int,
             real = x_train[perm[step * batch_size:(step + 1) * batch_size]]
             z = rng.standard_normal((batch_size, gen.z_dim)).astype(dtype)
             fake = gen.forward(z, train_flg=True)
-            d_loss = loss.forward(disc.forward(real, train_flg=True), ones)
+            d_loss = loss.forward(disc.forward(real, train_flg=True), real_t)
             _, d_real = disc.backward(loss.backward())  # fresh arrays: the next backward does not touch them
             d_loss += loss.forward(disc.forward(fake, train_flg=True), zeros)
             _, d_fake = disc.backward(loss.backward())
@@ -132,6 +133,8 @@ def _parse(argv: list[str] | None):
     parser.add_argument("--g-base", type=int, default=G_BASE, help=f"generator channels at 7x7 ({G_BASE})")
     parser.add_argument("--d-base", type=int, default=D_BASE, help=f"discriminator channels at 14x14 ({D_BASE})")
     parser.add_argument("--no-d-batchnorm", action="store_true", help="no batch normalisation in the discriminator")
+    parser.add_argument("--real-target", type=float, default=1.0,
+                        help="D's target for real images (default 1; 0.9 = one-sided label smoothing)")
     parser.add_argument("--ema", type=float, default=0.0,
                         help="keep and save an exponential moving average of G's weights with this decay (0: off)")
     parser.add_argument("--train-size", type=int, default=None, help="use only the first N training images")
@@ -142,6 +145,8 @@ def _parse(argv: list[str] | None):
     for name in ("epochs", "batch_size", "score_samples", "g_base", "d_base"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0.5 < args.real_target <= 1:  # also refuses NaN
+        parser.error(f"--real-target must be in (0.5, 1], got {args.real_target}")
     if not 0 <= args.ema < 1:  # also refuses NaN
         parser.error(f"--ema must be a decay in [0, 1), got {args.ema}")
     if not np.isfinite(args.lr) or args.lr <= 0:
@@ -205,7 +210,7 @@ def main(argv: list[str] | None = None) -> tuple[float, float]:
         for key, a in average.state_arrays().items():
             a[...] = gen.state_arrays()[key]
     history = train(gen, disc, x_train, epochs, batch_size, args.lr, rng, fixed_z, on_epoch=save_epoch,
-                    average=average, decay=args.ema)
+                    average=average, decay=args.ema, real_target=args.real_target)
     gen = gen if average is None else average
     minutes = (time.perf_counter() - start) / 60
     path = gen.save_params(out, dtype=save_dtype)

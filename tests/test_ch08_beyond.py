@@ -120,11 +120,30 @@ def test_dcgan_ema_saves_the_averaged_generator(fake_mnist, capsys):
     assert not np.array_equal(plain["W1"], averaged["W1"])
 
 
-@pytest.mark.parametrize("ema", ["1", "-0.1", "nan", "1.5"])
-def test_dcgan_refuses_a_bad_ema_decay(ema, capsys):
+@pytest.mark.parametrize("option, value", [("--ema", "1"), ("--ema", "-0.1"), ("--ema", "nan"), ("--ema", "1.5"),
+                                           ("--real-target", "0.5"), ("--real-target", "1.1"),
+                                           ("--real-target", "nan")])
+def test_dcgan_refuses_bad_training_options(option, value, capsys):
     with pytest.raises(SystemExit) as info:
-        dcgan.main(["--quick", "--ema", ema])
-    assert info.value.code == 2 and "--ema" in capsys.readouterr().err
+        dcgan.main(["--quick", option, value])
+    assert info.value.code == 2 and option in capsys.readouterr().err
+
+
+def test_label_smoothing_changes_only_the_discriminators_real_target(monkeypatch):
+    seen = []
+    original = dcgan.SigmoidWithLoss.forward
+
+    def spy(self, x, t):
+        seen.append((round(float(t.min()), 6), round(float(t.max()), 6)))
+        return original(self, x, t)
+
+    monkeypatch.setattr(dcgan.SigmoidWithLoss, "forward", spy)
+    rng = np.random.default_rng(0)
+    gen, disc = dcgan.Generator(base=4, rng=rng), dcgan.Discriminator(base=2, rng=rng)
+    x = rng.uniform(-1, 1, (8, 1, 28, 28)).astype(np.float32)
+    fixed_z = rng.standard_normal((2, gen.z_dim)).astype(np.float32)
+    dcgan.train(gen, disc, x, 1, 4, 2e-4, rng, fixed_z, real_target=0.9)
+    assert seen == [(0.9, 0.9), (0.0, 0.0), (1.0, 1.0)] * 2  # per step: D real, D fake, G's target stays 1
 
 
 def test_generator_and_discriminator_shapes():
