@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from common.util import conv_output_size, pad_hw
 
 __all__ = [
-    "keep_where", "zero_where", "column_sums", "scale_shift", "batchnorm_dx", "Workspace", "offset_slice",
+    "keep_where", "zero_where", "column_sums", "channel_sums", "scale_shift", "batchnorm_dx", "Workspace", "offset_slice",
     "im2col_nhwc", "conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward",
 ]
 
@@ -66,10 +66,17 @@ def column_sums(d2: np.ndarray) -> np.ndarray:
     return np.ones(d2.shape[0], dtype=d2.dtype) @ d2
 
 
+def channel_sums(a: np.ndarray) -> np.ndarray:
+    """Sums over every axis but axis 1 of an (A, D) or (A, D, B) array, shape (D,), as BLAS products with ones."""
+    if a.ndim == 2 or a.shape[2] == 1:
+        return column_sums(a.reshape(a.shape[0], a.shape[1]))
+    return column_sums(a @ np.ones(a.shape[2], dtype=a.dtype))
+
+
 # --- batch normalisation ---------------------------------------------------------------------------------------
 
 def scale_shift(xn: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """``gamma * xn + beta`` for xn (M, D) and gamma, beta (D,), in two passes over one new array."""
+    """``gamma * xn + beta`` for xn (M, D) or (A, D, B) and gamma, beta (D,) or (D, 1): two passes, one new array."""
     out = xn * gamma
     out += beta
     return out
@@ -77,14 +84,14 @@ def scale_shift(xn: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarr
 
 def batchnorm_dx(dout: np.ndarray, xn: np.ndarray, gamma_over_std: np.ndarray, dbeta: np.ndarray,
                  dgamma: np.ndarray) -> np.ndarray:
-    """Batch-norm input gradient (M, D): (gamma / std) * (dout - (dbeta + xn * dgamma) / M).
+    """Batch-norm input gradient (M, D) or (A, D, B) (M = A*B): (gamma/std) * (dout - (dbeta + xn * dgamma) / M).
 
     The book's chain (dxn, dxc, dstd, dvar, dmu) in closed form: with dxn = gamma * dout, mean(dxn) =
     gamma * dbeta / M and mean(dxn * xn) = gamma * dgamma / M, so dx = (dxn - mean(dxn) - xn * mean(dxn * xn))
-    / std. dout, xn (M, D); gamma_over_std, dbeta = sum(dout), dgamma = sum(xn * dout) (D,). Four passes over one
-    new (M, D) array. Specification: ``common.reference.batchnorm_backward_naive``.
+    / std. dout, xn (M, D); gamma_over_std, dbeta = sum(dout), dgamma = sum(xn * dout) (D,) (for (A, D, B)
+    arrays: (D, 1)). Four passes over one new array. Specification: ``common.reference.batchnorm_backward_naive``.
     """
-    m = dout.shape[0]
+    m = dout.size // dout.shape[1]
     dx = xn * (dgamma / m)
     dx += dbeta / m
     np.subtract(dout, dx, out=dx)

@@ -237,50 +237,56 @@ class BatchNormalization:
         self.xn = None
         self.dgamma = None
         self.dbeta = None
+        self.channels_last = False  # per channel: the layout of the last forward (backward follows it)
 
-    def _to_2d(self, x: np.ndarray) -> np.ndarray:
+    def _to_3d(self, x: np.ndarray, channels_last: bool | None = None) -> np.ndarray:
+        """x as (A, D, B), statistics over A and B: per activation (N, D, 1); per channel (N*H*W, C, 1) when x is
+        channels-last in memory (a convolution's output) or ``channels_last`` says so, else (N, C, H*W)."""
         d = self.gamma.size
-        if x.ndim == 2 and x.shape[1] == d:
-            return x
-        if x.ndim == 4 and x.shape[1] * x.shape[2] * x.shape[3] == d:
-            return x.reshape(x.shape[0], -1)
+        if (x.ndim == 2 and x.shape[1] == d) or (x.ndim == 4 and x.shape[1] * x.shape[2] * x.shape[3] == d):
+            return x.reshape(x.shape[0], d, 1)
         if x.ndim == 4 and x.shape[1] == d:
-            return x.transpose(0, 2, 3, 1).reshape(-1, d)  # (N*H*W, C)
+            nhwc = x.transpose(0, 2, 3, 1)
+            self.channels_last = nhwc.flags.c_contiguous if channels_last is None else channels_last
+            if self.channels_last:
+                return nhwc.reshape(-1, d, 1)
+            return np.ascontiguousarray(x).reshape(x.shape[0], d, -1)
         raise ValueError(
             f"BatchNormalization with gamma of size {d} cannot normalise input of shape {x.shape}: expected "
             f"(N, {d}), (N, C, H, W) with C*H*W == {d} (per activation) or C == {d} (per channel)"
         )
 
-    def _from_2d(self, y: np.ndarray) -> np.ndarray:
+    def _from_3d(self, y: np.ndarray) -> np.ndarray:
         shape = self.input_shape
-        if len(shape) == 4 and shape[1] == self.gamma.size and shape[1] * shape[2] * shape[3] != self.gamma.size:
+        if len(shape) == 4 and y.shape[0] != shape[0]:  # per channel, channels-last: (N*H*W, C, 1)
             n, c, h, w = shape
             return y.reshape(n, h, w, c).transpose(0, 3, 1, 2)
         return y.reshape(shape)
 
     def forward(self, x: np.ndarray, train_flg: bool = True) -> np.ndarray:
-        """x: (N, D) or (N, C, H, W), N >= 1 when training. Returns y of x's shape (per channel: channels-last)."""
-        x2 = self._to_2d(x)  # (M, D): M = N, or N*H*W per channel
+        """x: (N, D) or (N, C, H, W), N >= 1 when training. Returns y of x's shape (and x's memory order)."""
+        x3 = self._to_3d(x)  # (A, D, B)
         self.input_shape = x.shape
-        gamma, beta = self.gamma.reshape(-1), self.beta.reshape(-1)
+        gamma, beta = self.gamma.reshape(-1, 1), self.beta.reshape(-1, 1)
         if self.running_mean is None:
             self.running_mean = np.zeros(gamma.size, dtype=x.dtype)
             self.running_var = np.zeros(gamma.size, dtype=x.dtype)
         if train_flg:
-            if x2.shape[0] == 0:
+            m = x3.shape[0] * x3.shape[2]
+            if m == 0:
                 raise ValueError(f"BatchNormalization needs at least one sample to train, got input {x.shape}")
-            mu = kernels.column_sums(x2) / x2.shape[0]
-            xc = x2 - mu
-            var = kernels.column_sums(xc * xc) / x2.shape[0]
+            mu = kernels.channel_sums(x3) / m
+            xc = x3 - mu[:, None]
+            var = kernels.channel_sums(xc * xc) / m
             std = np.sqrt(var + self.eps)
-            xn = xc / std
-            self.batch_size, self.xc, self.xn, self.std = x2.shape[0], xc, xn, std
+            xn = xc / std[:, None]
+            self.batch_size, self.xc, self.xn, self.std = m, xc, xn, std
             self._update_running(mu, var)
         else:
-            std = np.sqrt(self.running_var + self.eps).astype(x2.dtype, copy=False)
-            xn = (x2 - self.running_mean.astype(x2.dtype, copy=False)) / std
+            std = np.sqrt(self.running_var + self.eps).astype(x3.dtype, copy=False)
+            xn = (x3 - self.running_mean.astype(x3.dtype, copy=False)[:, None]) / std[:, None]
             self.batch_size, self.xc, self.xn, self.std = None, None, xn, std
-        return self._from_2d(kernels.scale_shift(xn, gamma, beta))
+        return self._from_3d(kernels.scale_shift(xn, gamma, beta))
 
     def _update_running(self, mu: np.ndarray, var: np.ndarray) -> None:
         """running = momentum * running + (1 - momentum) * batch, in place; skipped for a non-finite batch."""
@@ -293,15 +299,15 @@ class BatchNormalization:
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout of the forward output's shape -> dx; sets dgamma and dbeta (gamma's shape)."""
-        d2 = self._to_2d(dout)
-        gamma = self.gamma.reshape(-1)
-        self.dbeta = kernels.column_sums(d2).reshape(self.beta.shape)
-        self.dgamma = kernels.column_sums(self.xn * d2).reshape(self.gamma.shape)
+        d3 = self._to_3d(dout, self.channels_last)  # the forward's (A, D, B) layout
+        gamma_over_std = (self.gamma.reshape(-1) / self.std)[:, None]
+        self.dbeta = kernels.channel_sums(d3).reshape(self.beta.shape)
+        self.dgamma = kernels.channel_sums(self.xn * d3).reshape(self.gamma.shape)
         if self.batch_size is None:  # after a test-mode forward the statistics are constants
-            return self._from_2d(d2 * (gamma / self.std))
+            return self._from_3d(d3 * gamma_over_std)
         # dx = (dxn - mean(dxn) - xn * mean(dxn * xn)) / std, with dxn = gamma * dout
-        dx = kernels.batchnorm_dx(d2, self.xn, gamma / self.std, self.dbeta.reshape(-1), self.dgamma.reshape(-1))
-        return self._from_2d(dx)
+        dx = kernels.batchnorm_dx(d3, self.xn, gamma_over_std, self.dbeta.reshape(-1, 1), self.dgamma.reshape(-1, 1))
+        return self._from_3d(dx)
 
 
 class Convolution:

@@ -21,6 +21,7 @@ from common.layers import (
     Sigmoid,
     SoftmaxWithLoss,
 )
+from common.reference import batchnorm_backward_naive
 
 
 @pytest.fixture
@@ -307,3 +308,29 @@ def test_batchnorm_training_on_an_empty_batch_is_a_clear_error():
     layer = BatchNormalization(np.ones(3), np.zeros(3))
     with pytest.raises(ValueError, match="at least one sample"):
         layer.forward(np.zeros((0, 3)), train_flg=True)
+
+
+@pytest.mark.parametrize("x_channels_last", [False, True], ids=["x-nchw", "x-nhwc"])
+@pytest.mark.parametrize("dout_channels_last", [False, True], ids=["dout-nchw", "dout-nhwc"])
+def test_batchnorm_per_channel_any_memory_order_matches_the_books_chain(rng, x_channels_last, dout_channels_last):
+    """Per channel, x and dout may each be NCHW- or channels-last in memory: forward keeps x's order, and the
+    gradients equal the book's chain on the (N*H*W, C) matrix (float64, random upstream gradient)."""
+    n, c, h, w = 3, 4, 5, 2
+
+    def laid_out(a, channels_last):
+        return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2) if channels_last else a
+
+    x = rng.standard_normal((n, c, h, w)) * 3 + 1
+    dout = rng.standard_normal((n, c, h, w))
+    gamma, beta = rng.uniform(0.5, 1.5, c), rng.standard_normal(c)
+    layer = BatchNormalization(gamma.copy(), beta.copy())
+    y = layer.forward(laid_out(x, x_channels_last))
+    assert y.transpose(0, 2, 3, 1).flags.c_contiguous == x_channels_last or h * w == 1
+    dx = layer.backward(laid_out(dout, dout_channels_last))
+    x2, d2 = x.transpose(0, 2, 3, 1).reshape(-1, c), dout.transpose(0, 2, 3, 1).reshape(-1, c)
+    mean, std = x2.mean(axis=0), np.sqrt(x2.var(axis=0) + layer.eps)
+    np.testing.assert_allclose(y.transpose(0, 2, 3, 1).reshape(-1, c), gamma * (x2 - mean) / std + beta, rtol=1e-10)
+    dx_ref, dgamma_ref, dbeta_ref = batchnorm_backward_naive(x2, gamma, d2, eps=layer.eps)
+    np.testing.assert_allclose(dx.transpose(0, 2, 3, 1).reshape(-1, c), dx_ref, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(layer.dgamma, dgamma_ref, rtol=1e-9)
+    np.testing.assert_allclose(layer.dbeta, dbeta_ref, rtol=1e-9)
