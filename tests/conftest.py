@@ -105,3 +105,16 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         mnist, "FASHION_MNIST", dataclasses.replace(mnist.FASHION_MNIST, mirrors=(), local_dirs=())
     )
     return tmp_path / "data"
+
+
+# A child process that starts an atomic write of sys.argv[1] and hangs in it, to be killed mid-write.
+KILLED_WRITER = """
+import sys, time
+from common.io import atomic_write
+def write(f):
+    f.write(b"x" * 1000)
+    f.flush()
+    print("writing", flush=True)
+    time.sleep(600)
+atomic_write(sys.argv[1], write)
+"""

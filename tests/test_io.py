@@ -15,6 +15,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import KILLED_WRITER
 
 from common import io as cio
 from common.io import atomic_write, load_params, save_params
@@ -279,21 +280,11 @@ def test_temp_name_carries_the_writers_pid(tmp_path):
     assert re.fullmatch(rf"\.a\.bin\.{os.getpid()}\.[a-z0-9_]{{8}}\.tmp", seen[0]), seen
 
 
-_KILLED_WRITER = """
-import sys, time
-from common.io import atomic_write
-def write(f):
-    f.write(b"x" * 1000)
-    f.flush()
-    print("writing", flush=True)
-    time.sleep(600)
-atomic_write(sys.argv[1], write)
-"""
 
 
 def _killed_writer_temp(target) -> tuple[int, object]:
     root = os.path.dirname(os.path.dirname(os.path.abspath(cio.__file__)))
-    proc = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(target)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(target)], stdout=subprocess.PIPE,
                             env=dict(os.environ, PYTHONPATH=root))
     try:
         assert proc.stdout.readline().strip() == b"writing"

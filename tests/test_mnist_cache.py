@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import KILLED_WRITER
 from mnist_helpers import (
     FILES,
     KEYS,
@@ -195,16 +196,6 @@ def test_concurrent_processes_all_succeed(isolated: Path) -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-_KILLED_LOADER = """
-import sys, time
-from common.io import atomic_write
-def write(f):
-    f.write(b"x" * 1000)
-    f.flush()
-    print("writing", flush=True)
-    time.sleep(600)
-atomic_write(sys.argv[1], write)
-"""
 
 
 def test_temp_files_of_a_killed_loader_are_cleaned_up(isolated: Path) -> None:
@@ -213,7 +204,7 @@ def test_temp_files_of_a_killed_loader_are_cleaned_up(isolated: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(Path(mnist.__file__).resolve().parent.parent))
     temps = []
     for target in (isolated / "tiny.pkl", isolated / FILES["test_img"]):
-        proc = subprocess.Popen([sys.executable, "-c", _KILLED_LOADER, str(target)], env=env, stdout=subprocess.PIPE)
+        proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(target)], env=env, stdout=subprocess.PIPE)
         try:
             assert proc.stdout is not None and proc.stdout.readline().strip() == b"writing"
             proc.kill()  # SIGKILL: no cleanup handler runs
