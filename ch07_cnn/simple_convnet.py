@@ -65,7 +65,8 @@ class SimpleConvNet(ConvNetBase):
             "b3": np.zeros(output_size, dtype=self.dtype),
         }
         self.layers = OrderedDict()
-        self.layers["Conv1"] = Convolution(self.params["W1"], self.params["b1"], cp["stride"], cp["pad"])
+        self.layers["Conv1"] = Convolution(self.params["W1"], self.params["b1"], cp["stride"], cp["pad"],
+                                           input_grad=False)  # the images need no gradient: skip dx
         self.layers["Relu1"] = Relu()
         self.layers["Pool1"] = Pooling(pool_h=2, pool_w=2, stride=2)
         self.layers["Affine1"] = Affine(self.params["W2"], self.params["b2"])

@@ -77,7 +77,8 @@ class DeepConvNet(ConvNetBase):
                 fn, fs = cp["filter_num"], cp["filter_size"]
                 W = init_weight((fn, channels, fs, fs), "he", dtype=self.dtype)  # fan_in = C*FH*FW
                 b = np.zeros(fn, dtype=self.dtype)
-                self._register(index, f"Conv{index}", W, b, Convolution(W, b, cp["stride"], cp["pad"]))
+                conv = Convolution(W, b, cp["stride"], cp["pad"], input_grad=index > 1)  # images need no gradient
+                self._register(index, f"Conv{index}", W, b, conv)
                 self.layers[f"Relu{index}"] = Relu()
                 channels = fn
                 h = conv_output_size(h, fs, cp["stride"], cp["pad"])

@@ -220,8 +220,10 @@ def conv_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int, pad: 
 
 
 def conv_backward(dout: np.ndarray, x_shape: tuple[int, ...], W: np.ndarray, stride: int, pad: int,
-                  work: Workspace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  work: Workspace, need_dx: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of :func:`conv_forward` for upstream dout (N, FN, OH, OW): (dx (N, C, H, W), dW, db (FN,)).
+
+    ``need_dx`` False skips dx (returned as None): the products of dW only, e.g. for a network's input images.
 
     With d = dout as (N*OH*OW, FN): db = column sums of d; then chunk by chunk (the forward's chunks, the column
     matrix rebuilt in cache from the kept padded input): dW += col^T d, and dx gets col2im(d W_col^T), folded into
@@ -239,11 +241,13 @@ def conv_backward(dout: np.ndarray, x_shape: tuple[int, ...], W: np.ndarray, str
     w_col = _filters_nhwc(W)  # (FH*FW*C, FN)
     w_off = np.ascontiguousarray(W.transpose(2, 3, 0, 1))  # (FH, FW, FN, C): W[:, :, p, q] per offset
     dw_col = np.zeros(w_col.shape, dtype=dout.dtype)
-    dxp = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=dout.dtype)
+    dxp = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=dout.dtype) if need_dx else None
     n0 = 0
     for rows, col in _col_chunks(work.saved["xp"], fh, fw, stride, oh, ow, work):
         d_k = d2[rows]  # (rows, FN)
         dw_col += col.T @ d_k
+        if not need_dx:
+            continue
         m = col.shape[0] // (oh * ow)
         dx_k = dxp[n0:n0 + m]  # (m, Hp, Wp, C)
         if fh * fw * c <= fn:
@@ -258,6 +262,8 @@ def conv_backward(dout: np.ndarray, x_shape: tuple[int, ...], W: np.ndarray, str
                 dx_k[:, offset_slice(i, oh, stride), offset_slice(j, ow, stride), :] += plane
         n0 += m
     dW = np.ascontiguousarray(dw_col.reshape(fh, fw, c, fn).transpose(3, 2, 0, 1))  # (FN, C, FH, FW)
+    if dxp is None:
+        return None, dW, db
     return dxp[:, pad:pad + h, pad:pad + w, :].transpose(0, 3, 1, 2), dW, db
 
 

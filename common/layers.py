@@ -26,23 +26,8 @@ from common.graph_layers import AddLayer, MulLayer
 from common.util import conv_output_size, im2col
 
 # "np" too: the book's common/layers.py has no __all__, so `from common.layers import *` also brought NumPy.
-__all__ = [
-    "np",
-    "MulLayer",
-    "AddLayer",
-    "Relu",
-    "Sigmoid",
-    "Affine",
-    "SoftmaxWithLoss",
-    "Dropout",
-    "BatchNormalization",
-    "Convolution",
-    "Pooling",
-    "Deconvolution",
-    "LeakyRelu",
-    "Tanh",
-    "SigmoidWithLoss",
-]
+__all__ = ["np", "MulLayer", "AddLayer", "Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout",
+           "BatchNormalization", "Convolution", "Pooling", "Deconvolution", "LeakyRelu", "Tanh", "SigmoidWithLoss"]
 
 
 class Relu:
@@ -318,6 +303,8 @@ class Convolution:
 
     Args:
         W: (FN, C, FH, FW) filters.  b: (FN,) bias.  stride, pad: ints (stride >= 1, pad >= 0).
+        input_grad: False when no one needs dx (a network's first layer: images are data, as with PyTorch's
+            ``requires_grad=False``): ``backward`` then sets dW, db only and returns None, about half the work.
 
     The work is done channels-last by :func:`common.kernels.conv_forward` / :func:`~common.kernels.conv_backward`:
     the output is an (N, FN, OH, OW) view of an (N, OH, OW, FN) array, which ReLU and pooling keep, so the next
@@ -326,7 +313,8 @@ class Convolution:
     ``x`` on each access.
     """
 
-    def __init__(self, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0) -> None:
+    def __init__(self, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0, *,
+                 input_grad: bool = True) -> None:
         if np.ndim(W) != 4:
             raise ValueError(f"Convolution filters must be (FN, C, FH, FW), got shape {np.shape(W)}")
         if np.shape(b) != (W.shape[0],):
@@ -335,6 +323,7 @@ class Convolution:
         if int(stride) != stride or stride < 1 or int(pad) != pad or pad < 0:
             raise ValueError(f"Convolution needs an int stride >= 1 and pad >= 0, got stride={stride!r}, pad={pad!r}")
         self.W, self.b, self.stride, self.pad = W, b, int(stride), int(pad)
+        self.input_grad = bool(input_grad)
         self.x: np.ndarray | None = None
         self.dW: np.ndarray | None = None
         self.db: np.ndarray | None = None
@@ -358,9 +347,11 @@ class Convolution:
         self.x = x
         return kernels.conv_forward(x, self.W, self.b, self.stride, self.pad, self._work)
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """dout (N, FN, OH, OW) -> dx (N, C, H, W); sets dW (FN, C, FH, FW) and db (FN,)."""
-        dx, self.dW, self.db = kernels.conv_backward(dout, self.x.shape, self.W, self.stride, self.pad, self._work)
+    def backward(self, dout: np.ndarray) -> np.ndarray | None:
+        """dout (N, FN, OH, OW) -> dx (N, C, H, W) (None when ``input_grad`` is False); sets dW (FN, C, FH, FW)
+        and db (FN,)."""
+        dx, self.dW, self.db = kernels.conv_backward(dout, self.x.shape, self.W, self.stride, self.pad, self._work,
+                                                     need_dx=self.input_grad)
         return dx
 
 

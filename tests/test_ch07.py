@@ -60,6 +60,17 @@ def test_backprop_matches_numerical_gradient_float64():
         np.testing.assert_allclose(grads[key], numerical[key], rtol=1e-4, atol=1e-8, err_msg=key)
 
 
+def test_first_convolution_skips_the_input_gradient_and_nothing_else_changes():
+    net = small_net()
+    assert net.layers["Conv1"].input_grad is False
+    rng = np.random.default_rng(2)
+    x, t = rng.random((3, 1, 10, 10)), np.array([0, 2, 3])
+    grads = {key: g.copy() for key, g in net.gradient(x, t).items()}
+    net.layers["Conv1"].input_grad = True
+    for key, g in net.gradient(x, t).items():
+        np.testing.assert_array_equal(grads[key], g, err_msg=key)
+
+
 def test_one_hot_targets_give_the_same_gradient():
     net = small_net()
     x = np.random.default_rng(2).random((3, 1, 10, 10))

@@ -43,6 +43,8 @@ def test_parameter_count_and_architecture():
         "Affine", "Relu", "Dropout", "Affine", "Dropout"]
     assert net.param_layers == {1: "Conv1", 2: "Conv2", 3: "Conv3", 4: "Conv4", 5: "Conv5", 6: "Conv6",
                                 7: "Affine1", 8: "Affine2"}
+    # only the first convolution skips dx (its input is the images); the others must pass gradients on
+    assert [net.layers[f"Conv{i}"].input_grad for i in range(1, 7)] == [False] + [True] * 5
 
 
 def test_he_initialisation_uses_fan_in():

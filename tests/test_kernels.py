@@ -174,6 +174,22 @@ def test_conv_kernels_match_the_loops_in_every_chunking(rng, monkeypatch, dtype,
         _close(got, expected, dtype, scale=5)
 
 
+@pytest.mark.parametrize("c, fn, kernel, stride, pad", [(1, 5, (5, 5), 1, 0), (3, 4, (3, 3), 2, 1)])
+def test_convolution_without_input_grad_sets_the_same_dW_db_and_returns_none(rng, c, fn, kernel, stride, pad):
+    """input_grad=False (a network's first layer): backward returns None and dW, db are the loops' values."""
+    W, b = rng.standard_normal((fn, c) + kernel), rng.standard_normal(fn)
+    x = rng.standard_normal((3, c, 9, 8))
+    layer = Convolution(W, b, stride=stride, pad=pad, input_grad=False)
+    dout = rng.standard_normal(layer.forward(x).shape)
+    assert layer.backward(dout) is None
+    _, dW, db = conv2d_backward_naive(x, W, dout, stride, pad)
+    _close(layer.dW, dW, np.float64)
+    _close(layer.db, db, np.float64)
+    layer.input_grad = True  # switchable: the same layer then returns dx again
+    dx = layer.backward(dout)
+    _close(dx, conv2d_backward_naive(x, W, dout, stride, pad)[0], np.float64)
+
+
 def test_convolution_book_matrices_and_buffer_reuse(rng):
     """``col``/``col_W`` are the book's matrices; a second forward reuses the buffers without touching the
     first output, and backward then belongs to the second input."""
