@@ -226,6 +226,7 @@ class Adam(Optimizer):
         self.m: dict | None = None
         self.v: dict | None = None
         self._lr_t = 0.0
+        self._buffers: dict[np.dtype, np.ndarray] = {}  # scratch for _step, by dtype
 
     def _begin(self) -> None:
         if self.m is None:
@@ -236,9 +237,27 @@ class Adam(Optimizer):
     def _step(self, key, p, g) -> None:
         m = self.m.setdefault(key, np.zeros_like(p))
         v = self.v.setdefault(key, np.zeros_like(p))
-        m += (1 - self.beta1) * (g - m)
-        v += (1 - self.beta2) * (g * g - v)
-        p -= float(self._lr_t) * m / (np.sqrt(v) + 1e-7)
+        a, b = self._scratch(p)  # the same numbers as the three lines above, without fresh temporaries
+        np.subtract(g, m, out=a)
+        a *= 1 - self.beta1
+        m += a  # m += (1 - b1) * (g - m)
+        np.multiply(g, g, out=a)
+        a -= v
+        a *= 1 - self.beta2
+        v += a  # v += (1 - b2) * (g * g - v)
+        np.multiply(m, float(self._lr_t), out=a)
+        np.sqrt(v, out=b)
+        b += 1e-7
+        a /= b
+        p -= a  # p -= lr_t * m / (sqrt(v) + 1e-7)
+
+    def _scratch(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Two kept scratch arrays of p's shape and dtype (views of one buffer per dtype, grown as needed):
+        fresh temporaries of a large parameter cost page faults on every update."""
+        buf = self._buffers.get(p.dtype)
+        if buf is None or buf.shape[1] < p.size:
+            buf = self._buffers[p.dtype] = np.empty((2, p.size), dtype=p.dtype)
+        return buf[0, :p.size].reshape(p.shape), buf[1, :p.size].reshape(p.shape)
 
 
 OPTIMIZERS = {
