@@ -219,6 +219,28 @@ def test_batchnorm_per_channel_statistics(rng):
     np.testing.assert_allclose(y.var(axis=(0, 2, 3)), 1, rtol=1e-4)
 
 
+@pytest.mark.parametrize("x_shape, gamma_size", [((5, 4), 4), ((2, 3, 3, 4), 3)], ids=["2d", "per-channel-4d"])
+def test_batchnorm_kept_buffers_never_leak_between_calls(rng, x_shape, gamma_size):
+    """The layer keeps its scratch arrays between calls: an earlier output is never overwritten, and backward
+    belongs to the last forward (train or test mode), exactly as in a fresh layer."""
+    gamma, beta = rng.uniform(0.5, 1.5, gamma_size), rng.standard_normal(gamma_size)
+    layer = BatchNormalization(gamma.copy(), beta.copy())
+    x1, x2, dy = (rng.standard_normal(x_shape) for _ in range(3))
+    y1 = layer.forward(x1)
+    kept = y1.copy()
+    for train in (True, False):
+        y2 = layer.forward(x2, train_flg=train)
+        dx = layer.backward(dy)
+        fresh = BatchNormalization(gamma.copy(), beta.copy(), running_mean=layer.running_mean.copy(),
+                                   running_var=layer.running_var.copy())
+        if train:
+            fresh.running_mean, fresh.running_var = None, None
+        np.testing.assert_array_equal(fresh.forward(x2, train_flg=train), y2)
+        np.testing.assert_array_equal(fresh.backward(dy), dx)
+        np.testing.assert_array_equal(fresh.dgamma, layer.dgamma)
+        np.testing.assert_array_equal(y1, kept)
+
+
 def test_batchnorm_running_statistics_used_in_test_mode(rng):
     layer = BatchNormalization(np.ones(4), np.zeros(4), momentum=0.0)
     x = rng.standard_normal((8, 4)) * 3 + 2
