@@ -217,9 +217,9 @@ class BatchNormalization:
         self.running_var = running_var
         self.input_shape: tuple[int, ...] | None = None
         self.batch_size = None
+        self.xc = None
         self.std = None
-        self.xn = None  # the normalised input of the last forward, (A, D, B): a kept buffer, rewritten each time
-        self._work = kernels.Workspace()
+        self.xn = None
         self.dgamma = None
         self.dbeta = None
         self.channels_last = False  # per channel: the layout of the last forward (backward follows it)
@@ -261,23 +261,17 @@ class BatchNormalization:
             if m == 0:
                 raise ValueError(f"BatchNormalization needs at least one sample to train, got input {x.shape}")
             mu = kernels.channel_sums(x3) / m
-            xn = np.subtract(x3, mu[:, None], out=self._buffer("xn", x3))  # xc = x - mu, normalised below
-            var = kernels.channel_sums(np.multiply(xn, xn, out=self._buffer("tmp", x3))) / m
+            xc = x3 - mu[:, None]
+            var = kernels.channel_sums(xc * xc) / m
             std = np.sqrt(var + self.eps)
-            np.divide(xn, std[:, None], out=xn)
-            self.batch_size, self.std = m, std
+            xn = xc / std[:, None]
+            self.batch_size, self.xc, self.xn, self.std = m, xc, xn, std
             self._update_running(mu, var)
         else:
             std = np.sqrt(self.running_var + self.eps).astype(x3.dtype, copy=False)
-            xn = np.subtract(x3, self.running_mean.astype(x3.dtype, copy=False)[:, None], out=self._buffer("xn", x3))
-            np.divide(xn, std[:, None], out=xn)
-            self.batch_size, self.std = None, std
-        self.xn = xn
+            xn = (x3 - self.running_mean.astype(x3.dtype, copy=False)[:, None]) / std[:, None]
+            self.batch_size, self.xc, self.xn, self.std = None, None, xn, std
         return self._from_3d(kernels.scale_shift(xn, gamma, beta))
-
-    def _buffer(self, name: str, like: np.ndarray) -> np.ndarray:
-        """A kept scratch array of ``like``'s shape and dtype (fresh ones cost page faults on every call)."""
-        return self._work.get(name, like.shape, like.dtype)
 
     def _update_running(self, mu: np.ndarray, var: np.ndarray) -> None:
         """running = momentum * running + (1 - momentum) * batch, in place; skipped for a non-finite batch."""
@@ -293,8 +287,7 @@ class BatchNormalization:
         d3 = self._to_3d(dout, self.channels_last)  # the forward's (A, D, B) layout
         gamma_over_std = (self.gamma.reshape(-1) / self.std)[:, None]
         self.dbeta = kernels.channel_sums(d3).reshape(self.beta.shape)
-        xn_dout = np.multiply(self.xn, d3, out=self._buffer("tmp", d3))
-        self.dgamma = kernels.channel_sums(xn_dout).reshape(self.gamma.shape)
+        self.dgamma = kernels.channel_sums(self.xn * d3).reshape(self.gamma.shape)
         if self.batch_size is None:  # after a test-mode forward the statistics are constants
             return self._from_3d(d3 * gamma_over_std)
         # dx = (dxn - mean(dxn) - xn * mean(dxn * xn)) / std, with dxn = gamma * dout

@@ -220,9 +220,9 @@ def test_batchnorm_per_channel_statistics(rng):
 
 
 @pytest.mark.parametrize("x_shape, gamma_size", [((5, 4), 4), ((2, 3, 3, 4), 3)], ids=["2d", "per-channel-4d"])
-def test_batchnorm_kept_buffers_never_leak_between_calls(rng, x_shape, gamma_size):
-    """The layer keeps its scratch arrays between calls: an earlier output is never overwritten, and backward
-    belongs to the last forward (train or test mode), exactly as in a fresh layer."""
+def test_batchnorm_calls_never_leak_into_each_other(rng, x_shape, gamma_size):
+    """An earlier output is never overwritten by a later call, and backward belongs to the last forward (train
+    or test mode), exactly as in a fresh layer."""
     gamma, beta = rng.uniform(0.5, 1.5, gamma_size), rng.standard_normal(gamma_size)
     layer = BatchNormalization(gamma.copy(), beta.copy())
     x1, x2, dy = (rng.standard_normal(x_shape) for _ in range(3))
