@@ -299,13 +299,16 @@ def max_pool_backward(x: np.ndarray, out: np.ndarray, dout: np.ndarray, pool_h: 
 
     For each window offset: hit = (that slice of x == out) and no earlier offset was hit; that slice of dx gets
     dout where hit (a branch-free :func:`keep_where`). Without overlap (stride >= window) every slice is written
-    once, otherwise accumulated. Temporaries are (N, C, OH, OW). Specification: ``max_pool_naive``'s argmax.
+    once, otherwise accumulated; when the windows tile the input exactly, dx is not zeroed first. Temporaries
+    are (N, C, OH, OW). Specification: ``max_pool_naive``'s argmax.
     """
     xp = pad_hw(x, pad, -np.inf)
     d = np.empty_like(out)
     np.copyto(d, dout)  # dout in the memory order of out (and x), so the loop below streams
     overlap = stride < pool_h or stride < pool_w
-    dxp = np.zeros_like(xp)
+    h, w = xp.shape[2], xp.shape[3]
+    tiled = pool_h == pool_w == stride and h % stride == 0 and w % stride == 0  # every element in one window
+    dxp = np.empty_like(xp) if tiled else np.zeros_like(xp)  # tiled: the loop below writes every element
     taken = None
     for index in _pool_slices(pool_h, pool_w, stride, out.shape[2], out.shape[3]):
         hit = xp[index] == out

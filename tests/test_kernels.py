@@ -247,6 +247,27 @@ def test_pool_kernels_match_the_loops(rng, dtype, window, stride, pad):
     _close(dx, max_pool_backward_naive(x, dout, *window, stride, pad), dtype)
 
 
+@pytest.mark.parametrize("window, stride, pad, size", [((2, 2), 2, 0, (6, 6)), ((2, 2), 2, 1, (6, 4)),
+                                                      ((3, 3), 3, 0, (6, 9)), ((2, 2), 2, 0, (7, 7))])
+def test_pool_backward_writes_every_element_without_zeroing_first(rng, monkeypatch, window, stride, pad, size):
+    """When the windows tile the input, dx is not zeroed before the offset loop: poison fresh buffers with NaN
+    to show that every element is still written (and that untiled inputs are still zeroed)."""
+    real_empty_like = np.empty_like
+
+    def poisoned(*args, **kwargs):
+        a = real_empty_like(*args, **kwargs)
+        a.fill(np.nan)
+        return a
+
+    x = _channels_last(rng.integers(0, 3, size=(2, 3) + size).astype(np.float32))
+    out = kernels.max_pool_forward(x, *window, stride, pad)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    monkeypatch.setattr(np, "empty_like", poisoned)
+    dx = kernels.max_pool_backward(x, out, dout, *window, stride, pad)
+    monkeypatch.undo()
+    _close(dx, max_pool_backward_naive(x, dout, *window, stride, pad), np.float32)
+
+
 @pytest.mark.parametrize("stride, pad", [(1, 0), (2, 1), (1, 1)])
 def test_pooling_ties_go_to_first_maximum(rng, stride, pad):
     """With ties every window's gradient goes to exactly one element: the first maximum in row-major order,
