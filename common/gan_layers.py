@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
+from common import kernels
 from common.functions import sigmoid
-from common.util import col2im, im2col
 
 __all__ = ["Deconvolution", "LeakyRelu", "Tanh", "SigmoidWithLoss", "deconv_output_size", "deconv_reference"]
 
@@ -41,14 +41,15 @@ class Deconvolution:
         out[n, o, i*stride + p - pad, j*stride + q - pad] += x[n, c, i, j] * W[c, o, p, q]   (+ b[o])
 
     It is the adjoint of :class:`common.layers.Convolution` with the same ``W`` (read as FN = C_in filters of
-    C = C_out channels), stride and pad: forward is convolution's backward-data (one GEMM, then the windows
-    are folded with :func:`common.util.col2im`), and backward's dx is convolution's forward
-    (:func:`common.util.im2col`, then one GEMM).
+    C = C_out channels), stride and pad, and runs on the convolution kernels of :mod:`common.kernels`: forward
+    is convolution's backward-data (``conv_backward`` without dW), backward's dx is convolution's forward of
+    dout (``conv_forward``), and dW is convolution's dW with dout as the input and x as the upstream gradient.
+    The output is an (N, C_out, OH, OW) view of a channels-last array, like a Convolution's.
 
     Args:
         W: (C_in, C_out, FH, FW) kernels.  b: (C_out,) bias.  stride, pad: ints (stride >= 1, pad >= 0).
 
-    Memory: the (N*H*W, C_out*FH*FW) window matrix of forward and of backward, not kept between calls.
+    Memory: chunk-sized column matrices (about 1 MiB), the padded dout, kept between calls.
     """
 
     def __init__(self, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0) -> None:
@@ -65,6 +66,7 @@ class Deconvolution:
         self.x: np.ndarray | None = None
         self.dW: np.ndarray | None = None
         self.db: np.ndarray | None = None
+        self._work = kernels.Workspace()
 
     def output_shape(self, x_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
         """(N, C_out, OH, OW) for an input of shape (N, C_in, H, W); ValueError naming the shapes otherwise."""
@@ -79,31 +81,23 @@ class Deconvolution:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, C_in, H, W) -> (N, C_out, OH, OW), OH = (H - 1)*stride - 2*pad + FH (likewise OW)."""
         x = np.asarray(x)
-        n, c_out, oh, ow = self.output_shape(x.shape)
-        c_in, _, fh, fw = self.W.shape
-        h, w = x.shape[2], x.shape[3]
-        x_t = x.transpose(1, 0, 2, 3).reshape(c_in, n * h * w)  # columns (n, i, j)
-        col_t = self.W.reshape(c_in, c_out * fh * fw).T @ x_t  # (C_out*FH*FW, N*H*W)
-        # col_t.T has im2col's layout (N*H*W, C_out*FH*FW) with the (n, i, j) axis contiguous, so col2im's
-        # fold reads runs of W numbers instead of gathering with a stride of C_out*FH*FW
-        out = col2im(col_t.T, (n, c_out, oh, ow), fh, fw, self.stride, self.pad)  # (N, C_out, OH, OW)
-        out += self.b.reshape(1, c_out, 1, 1)
+        out_shape = self.output_shape(x.shape)
+        out, _, _ = kernels.conv_backward(x, out_shape, self.W, self.stride, self.pad, self._work, need_dw=False)
+        out += self.b.reshape(1, -1, 1, 1)
         self.x = x
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout (N, C_out, OH, OW) -> dx (N, C_in, H, W); sets dW (C_in, C_out, FH, FW) and db (C_out,)."""
-        n, c_in, h, w = self.x.shape
-        _, c_out, fh, fw = self.W.shape
         expected = self.output_shape(self.x.shape)
         if dout.shape != expected:
             raise ValueError(f"Deconvolution.backward: dout has shape {dout.shape}, expected {expected}")
-        col = im2col(dout, fh, fw, self.stride, self.pad)  # (N*H*W, C_out*FH*FW)
-        x2 = self.x.transpose(0, 2, 3, 1).reshape(n * h * w, c_in)
-        self.dW = (x2.T @ col).reshape(self.W.shape)
-        self.db = dout.sum(axis=(0, 2, 3))
-        dx = col @ self.W.reshape(c_in, c_out * fh * fw).T  # (N*H*W, C_in)
-        return dx.reshape(n, h, w, c_in).transpose(0, 3, 1, 2)
+        zero_bias = np.zeros(self.W.shape[0], dtype=dout.dtype)
+        dx = kernels.conv_forward(dout, self.W, zero_bias, self.stride, self.pad, self._work)
+        _, self.dW, _ = kernels.conv_backward(self.x, dout.shape, self.W, self.stride, self.pad, self._work,
+                                              need_dx=False)
+        self.db = kernels.channel_sums(dout.transpose(0, 2, 3, 1).reshape(-1, dout.shape[1]))
+        return dx
 
 
 def deconv_reference(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0) -> np.ndarray:

@@ -179,20 +179,29 @@ def _padded_nhwc(x: np.ndarray, pad: int, work: Workspace) -> np.ndarray:
     return xp
 
 
-def _col_chunks(xp: np.ndarray, fh: int, fw: int, stride: int, oh: int, ow: int, work: Workspace):
-    """For each chunk of images: (row slice of the full column matrix, the chunk's column matrix).
-
-    The chunk's column matrix (rows (n, i, j), columns (p, q, c)) is built by :func:`im2col_nhwc` into a kept
-    buffer of about :data:`CHUNK_BYTES` (column-major when C is 1), so it is still in cache when used.
-    """
-    n, _, _, c = xp.shape
-    k = fh * fw * c
-    step = _images_per_chunk(n, oh * ow, k * xp.itemsize)
-    order = "F" if c == 1 else "C"
+def _chunks(n: int, oh: int, ow: int, row_bytes: int):
+    """(first image, image count, row slice of the (N*OH*OW, ...) matrices) for each chunk of the batch whose
+    column-matrix rows (``row_bytes`` each) fit in about :data:`CHUNK_BYTES`."""
+    step = _images_per_chunk(n, oh * ow, row_bytes)
     for n0 in range(0, n, step):
         m = min(step, n - n0)
-        col = work.get("col" if m == step else "col_tail", (m * oh * ow, k), xp.dtype, order=order)
-        yield slice(n0 * oh * ow, (n0 + m) * oh * ow), im2col_nhwc(xp[n0:n0 + m], fh, fw, stride, out=col)
+        yield n0, m, slice(n0 * oh * ow, (n0 + m) * oh * ow)
+
+
+def _chunk_col(xp: np.ndarray, n0: int, m: int, fh: int, fw: int, stride: int, oh: int, ow: int,
+               work: Workspace) -> np.ndarray:
+    """The column matrix of images n0 .. n0+m-1 of the padded channels-last xp, (m*OH*OW, FH*FW*C), built by
+    :func:`im2col_nhwc` into a kept buffer (column-major when C is 1), so it is still in cache when used."""
+    c = xp.shape[3]
+    order = "F" if c == 1 else "C"
+    col = work.get(f"col{m}", (m * oh * ow, fh * fw * c), xp.dtype, order=order)
+    return im2col_nhwc(xp[n0:n0 + m], fh, fw, stride, out=col)
+
+
+def _col_chunks(xp: np.ndarray, fh: int, fw: int, stride: int, oh: int, ow: int, work: Workspace):
+    """For each chunk of images: (row slice of the full column matrix, the chunk's column matrix)."""
+    for n0, m, rows in _chunks(xp.shape[0], oh, ow, fh * fw * xp.shape[3] * xp.itemsize):
+        yield rows, _chunk_col(xp, n0, m, fh, fw, stride, oh, ow, work)
 
 
 def conv_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int, pad: int, work: Workspace) -> np.ndarray:
@@ -220,10 +229,12 @@ def conv_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int, pad: 
 
 
 def conv_backward(dout: np.ndarray, x_shape: tuple[int, ...], W: np.ndarray, stride: int, pad: int,
-                  work: Workspace, need_dx: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+                  work: Workspace, need_dx: bool = True,
+                  need_dw: bool = True) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
     """Gradients of :func:`conv_forward` for upstream dout (N, FN, OH, OW): (dx (N, C, H, W), dW, db (FN,)).
 
     ``need_dx`` False skips dx (returned as None): the products of dW only, e.g. for a network's input images.
+    ``need_dw`` False skips dW (None): no forward input needed, e.g. a transposed convolution's forward.
 
     With d = dout as (N*OH*OW, FN): db = column sums of d; then chunk by chunk (the forward's chunks, the column
     matrix rebuilt in cache from the kept padded input): dW += col^T d, and dx gets col2im(d W_col^T), folded into
@@ -240,19 +251,18 @@ def conv_backward(dout: np.ndarray, x_shape: tuple[int, ...], W: np.ndarray, str
     db = column_sums(d2)
     w_col = _filters_nhwc(W)  # (FH*FW*C, FN)
     w_off = np.ascontiguousarray(W.transpose(2, 3, 0, 1))  # (FH, FW, FN, C): W[:, :, p, q] per offset
-    dw_col = np.zeros(w_col.shape, dtype=dout.dtype)
+    dw_col = np.zeros(w_col.shape, dtype=dout.dtype) if need_dw else None
     dxp = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=dout.dtype) if need_dx else None
-    n0 = 0
-    for rows, col in _col_chunks(work.saved["xp"], fh, fw, stride, oh, ow, work):
+    for n0, m, rows in _chunks(n, oh, ow, fh * fw * c * dout.itemsize):
         d_k = d2[rows]  # (rows, FN)
-        dw_col += col.T @ d_k
+        if need_dw:
+            dw_col += _chunk_col(work.saved["xp"], n0, m, fh, fw, stride, oh, ow, work).T @ d_k
         if not need_dx:
             continue
-        m = col.shape[0] // (oh * ow)
         dx_k = dxp[n0:n0 + m]  # (m, Hp, Wp, C)
         if fh * fw * c <= fn:
             planes = (w_col @ d_k.T).reshape(fh, fw, c, m, oh, ow).transpose(0, 1, 3, 4, 5, 2)  # (FH, FW, m, OH, OW, C)
-        part = work.get("part", (col.shape[0], c), dout.dtype)
+        part = work.get(f"part{m}", (m * oh * ow, c), dout.dtype)
         for i in range(fh):
             for j in range(fw):
                 if fh * fw * c <= fn:
@@ -260,11 +270,11 @@ def conv_backward(dout: np.ndarray, x_shape: tuple[int, ...], W: np.ndarray, str
                 else:
                     plane = np.matmul(d_k, w_off[i, j], out=part).reshape(m, oh, ow, c)
                 dx_k[:, offset_slice(i, oh, stride), offset_slice(j, ow, stride), :] += plane
-        n0 += m
+    dx = None if dxp is None else dxp[:, pad:pad + h, pad:pad + w, :].transpose(0, 3, 1, 2)
+    if not need_dw:
+        return dx, None, db
     dW = np.ascontiguousarray(dw_col.reshape(fh, fw, c, fn).transpose(3, 2, 0, 1))  # (FN, C, FH, FW)
-    if dxp is None:
-        return None, dW, db
-    return dxp[:, pad:pad + h, pad:pad + w, :].transpose(0, 3, 1, 2), dW, db
+    return dx, dW, db
 
 
 # --- max pooling ------------------------------------------------------------------------------------------------

@@ -72,6 +72,34 @@ def test_deconvolution_is_the_adjoint_of_convolution(stride, pad, kernel):
     np.testing.assert_allclose(deconv.backward(z), conv_z, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 700, 1 << 20])
+@pytest.mark.parametrize("stride,pad,kernel", [(2, 1, (4, 4)), (1, 0, (3, 2))])
+def test_deconvolution_in_chunks_matches_the_loops(monkeypatch, chunk_bytes, stride, pad, kernel):
+    """7 images cut into chunks of one image, of a few images with a smaller last chunk, or all at once: forward
+    against the reference, dx against conv2d_naive, dW and db against plain sums over every (pixel, offset)."""
+    from common import kernels
+    from common.reference import conv2d_naive
+
+    monkeypatch.setattr(kernels, "CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(4)
+    layer = _deconv(rng, stride, pad, kernel)
+    x = rng.standard_normal((7, 2, 3, 4))
+    out = layer.forward(x)
+    np.testing.assert_allclose(out, deconv_reference(x, layer.W, layer.b, stride, pad), rtol=1e-12, atol=1e-12)
+    dout = rng.standard_normal(out.shape)
+    dx = layer.backward(dout)
+    np.testing.assert_allclose(dx, conv2d_naive(dout, layer.W, np.zeros(2), stride, pad), rtol=1e-12, atol=1e-12)
+    fh, fw = kernel
+    dpad = np.pad(dout, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dW = np.zeros_like(layer.W)
+    for p in range(fh):
+        for q in range(fw):
+            window = dpad[:, :, p:p + stride * 3:stride, q:q + stride * 4:stride]  # (N, C_out, 3, 4)
+            dW[:, :, p, q] = np.einsum("ncij,noij->co", x, window)
+    np.testing.assert_allclose(layer.dW, dW, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.db, dout.sum(axis=(0, 2, 3)), rtol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_deconvolution_keeps_the_dtype(dtype):
     rng = np.random.default_rng(4)
