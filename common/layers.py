@@ -323,6 +323,8 @@ class Convolution:
         if int(stride) != stride or stride < 1 or int(pad) != pad or pad < 0:
             raise ValueError(f"Convolution needs an int stride >= 1 and pad >= 0, got stride={stride!r}, pad={pad!r}")
         self.W, self.b, self.stride, self.pad = W, b, int(stride), int(pad)
+        if not isinstance(input_grad, (bool, np.bool_)):
+            raise TypeError(f"Convolution input_grad must be True or False, got {input_grad!r}")
         self.input_grad = bool(input_grad)
         self.x: np.ndarray | None = None
         self.dW: np.ndarray | None = None

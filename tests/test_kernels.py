@@ -185,6 +185,8 @@ def test_convolution_without_input_grad_sets_the_same_dW_db_and_returns_none(rng
     _, dW, db = conv2d_backward_naive(x, W, dout, stride, pad)
     _close(layer.dW, dW, np.float64)
     _close(layer.db, db, np.float64)
+    with pytest.raises(TypeError, match="input_grad must be True or False"):
+        Convolution(W, b, input_grad="False")
     layer.input_grad = True  # switchable: the same layer then returns dx again
     dx = layer.backward(dout)
     _close(dx, conv2d_backward_naive(x, W, dout, stride, pad)[0], np.float64)
