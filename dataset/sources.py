@@ -13,6 +13,7 @@ import http.client
 import io
 import itertools
 import pickle
+import re
 import subprocess
 import tempfile
 import urllib.error
@@ -210,6 +211,7 @@ CSV_CHUNK_ROWS = 2000
 # Everything but these bytes is refused before NumPy parses a row: how loadtxt treats "1.5" (truncated with a
 # warning in NumPy 2.2) or 300 for uint8 (wrapped to 44 by some releases) depends on the NumPy version.
 _CSV_INTEGER_BYTES = b"0123456789,- \t\r\n"
+_CSV_BIG_NUMBER = re.compile(rb"(?<![0-9])0*[1-9][0-9]{3,}")  # a whole number >= 1000
 
 
 def parse_csv(spec: DatasetSpec, z: zipfile.ZipFile, member: str, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -232,6 +234,12 @@ def parse_csv(spec: DatasetSpec, z: zipfile.ZipFile, member: str, split: str) ->
                         f"{member}: not a CSV of pixel values (data row {filled + i + 1} holds something other "
                         "than whole numbers)"
                     )
+                for i, line in enumerate(lines):  # 1000 and up never parsed: old NumPy warns on int64 overflow
+                    if big := _CSV_BIG_NUMBER.search(line):
+                        raise SourceError(
+                            f"{member}: not a CSV of pixel values (value {big.group().decode()[:30]} in data row "
+                            f"{filled + i + 1}, column {line.count(b',', 0, big.start()) + 1} is outside 0..255)"
+                        )
                 text = [line.decode("ascii") for line in lines]
                 chunk = np.loadtxt(text, delimiter=",", dtype=np.int64, ndmin=2)
                 if chunk.size == 0:

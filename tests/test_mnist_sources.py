@@ -220,8 +220,10 @@ def test_registry_content_checksum_is_checked(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("error")  # NumPy 1.x warned while parsing the huge number
 @pytest.mark.parametrize("bad, where", [("300", "value 300"), ("256", "value 256"), ("-1", "value -1"),
-                                        ("99999999999999999999999", "not a CSV"), ("1.5", "not a CSV")])
+                                        ("99999999999999999999999", "value 99999999999999999999999 in data row 2"),
+                                        ("00001000", "value 00001000 in data row 2"), ("1.5", "not a CSV")])
 def test_csv_value_outside_0_255_is_rejected(tmp_path: Path, bad: str, where: str) -> None:
     arrays = make_arrays()
     text = csv_bytes(arrays["train_img"], arrays["train_label"]).decode().splitlines()
