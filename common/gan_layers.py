@@ -42,8 +42,9 @@ class Deconvolution:
 
     It is the adjoint of :class:`common.layers.Convolution` with the same ``W`` (read as FN = C_in filters of
     C = C_out channels), stride and pad, and runs on the convolution kernels of :mod:`common.kernels`: forward
-    is convolution's backward-data (``conv_backward`` without dW), backward's dx is convolution's forward of
-    dout (``conv_forward``), and dW is convolution's dW with dout as the input and x as the upstream gradient.
+    is convolution's backward-data (``conv_backward`` without dW); backward (``deconv_backward``) builds the
+    column matrix of dout once per chunk for dx (convolution's forward of dout) and dW (convolution's dW with
+    dout as the input and x as the upstream gradient).
     The output is an (N, C_out, OH, OW) view of a channels-last array, like a Convolution's.
 
     Args:
@@ -92,10 +93,7 @@ class Deconvolution:
         expected = self.output_shape(self.x.shape)
         if dout.shape != expected:
             raise ValueError(f"Deconvolution.backward: dout has shape {dout.shape}, expected {expected}")
-        zero_bias = np.zeros(self.W.shape[0], dtype=dout.dtype)
-        dx = kernels.conv_forward(dout, self.W, zero_bias, self.stride, self.pad, self._work)
-        _, self.dW, _ = kernels.conv_backward(self.x, dout.shape, self.W, self.stride, self.pad, self._work,
-                                              need_dx=False)
+        dx, self.dW = kernels.deconv_backward(dout, self.x, self.W, self.stride, self.pad, self._work)
         self.db = kernels.channel_sums(dout.transpose(0, 2, 3, 1).reshape(-1, dout.shape[1]))
         return dx
 

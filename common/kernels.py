@@ -18,7 +18,7 @@ from common.util import conv_output_size, pad_hw
 
 __all__ = [
     "keep_where", "zero_where", "column_sums", "channel_sums", "scale_shift", "batchnorm_dx", "Workspace", "offset_slice",
-    "im2col_nhwc", "conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward",
+    "im2col_nhwc", "conv_forward", "conv_backward", "deconv_backward", "max_pool_forward", "max_pool_backward",
 ]
 
 
@@ -275,6 +275,29 @@ def conv_backward(dout: np.ndarray, x_shape: tuple[int, ...], W: np.ndarray, str
         return dx, None, db
     dW = np.ascontiguousarray(dw_col.reshape(fh, fw, c, fn).transpose(3, 2, 0, 1))  # (FN, C, FH, FW)
     return dx, dW, db
+
+
+def deconv_backward(dout: np.ndarray, x: np.ndarray, W: np.ndarray, stride: int, pad: int,
+                    work: Workspace) -> tuple[np.ndarray, np.ndarray]:
+    """dx (N, C_in, H, W) and dW (C_in, C_out, FH, FW) of a transposed convolution whose forward took x
+    (N, C_in, H, W) to an output with gradient dout (N, C_out, OH, OW), W (C_in, C_out, FH, FW).
+
+    Both come from one column matrix of dout per chunk (dout read as the input of a convolution with filters W):
+    dx = col @ W_col (convolution's forward, channels-last rows) and dW += col^T x (convolution's dW with x as
+    the upstream gradient). Returns dx as an (N, C_in, H, W) view of a channels-last array.
+    """
+    c_in, c_out, fh, fw = W.shape
+    n, _, h, w = x.shape
+    dpad = _padded_nhwc(dout, pad, work)
+    w_col = _filters_nhwc(W)  # (FH*FW*C_out, C_in)
+    x2 = x.transpose(0, 2, 3, 1).reshape(n * h * w, c_in)  # free when x is channels-last
+    dx = np.empty((n * h * w, c_in), dtype=dout.dtype)
+    dw_col = np.zeros(w_col.shape, dtype=dout.dtype)
+    for rows, col in _col_chunks(dpad, fh, fw, stride, h, w, work):
+        np.matmul(col, w_col, out=dx[rows])
+        dw_col += col.T @ x2[rows]
+    dW = np.ascontiguousarray(dw_col.reshape(fh, fw, c_out, c_in).transpose(3, 2, 0, 1))
+    return dx.reshape(n, h, w, c_in).transpose(0, 3, 1, 2), dW
 
 
 # --- max pooling ------------------------------------------------------------------------------------------------
