@@ -180,28 +180,29 @@ def _padded_nhwc(x: np.ndarray, pad: int, work: Workspace) -> np.ndarray:
 
 
 def _chunks(n: int, oh: int, ow: int, row_bytes: int):
-    """(first image, image count, row slice of the (N*OH*OW, ...) matrices) for each chunk of the batch whose
-    column-matrix rows (``row_bytes`` each) fit in about :data:`CHUNK_BYTES`."""
+    """(first image, image count, row slice of the (N*OH*OW, ...) matrices, buffer suffix) for each chunk of the
+    batch whose column-matrix rows (``row_bytes`` each) fit in about :data:`CHUNK_BYTES`. The suffix is "" for a
+    full chunk and "_tail" for a smaller last one: two kept buffers per name, whatever the batch sizes."""
     step = _images_per_chunk(n, oh * ow, row_bytes)
     for n0 in range(0, n, step):
         m = min(step, n - n0)
-        yield n0, m, slice(n0 * oh * ow, (n0 + m) * oh * ow)
+        yield n0, m, slice(n0 * oh * ow, (n0 + m) * oh * ow), "" if m == step else "_tail"
 
 
 def _chunk_col(xp: np.ndarray, n0: int, m: int, fh: int, fw: int, stride: int, oh: int, ow: int,
-               work: Workspace) -> np.ndarray:
+               work: Workspace, suffix: str) -> np.ndarray:
     """The column matrix of images n0 .. n0+m-1 of the padded channels-last xp, (m*OH*OW, FH*FW*C), built by
     :func:`im2col_nhwc` into a kept buffer (column-major when C is 1), so it is still in cache when used."""
     c = xp.shape[3]
     order = "F" if c == 1 else "C"
-    col = work.get(f"col{m}", (m * oh * ow, fh * fw * c), xp.dtype, order=order)
+    col = work.get(f"col{suffix}", (m * oh * ow, fh * fw * c), xp.dtype, order=order)
     return im2col_nhwc(xp[n0:n0 + m], fh, fw, stride, out=col)
 
 
 def _col_chunks(xp: np.ndarray, fh: int, fw: int, stride: int, oh: int, ow: int, work: Workspace):
     """For each chunk of images: (row slice of the full column matrix, the chunk's column matrix)."""
-    for n0, m, rows in _chunks(xp.shape[0], oh, ow, fh * fw * xp.shape[3] * xp.itemsize):
-        yield rows, _chunk_col(xp, n0, m, fh, fw, stride, oh, ow, work)
+    for n0, m, rows, suffix in _chunks(xp.shape[0], oh, ow, fh * fw * xp.shape[3] * xp.itemsize):
+        yield rows, _chunk_col(xp, n0, m, fh, fw, stride, oh, ow, work, suffix)
 
 
 def conv_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int, pad: int, work: Workspace) -> np.ndarray:
@@ -253,16 +254,16 @@ def conv_backward(dout: np.ndarray, x_shape: tuple[int, ...], W: np.ndarray, str
     w_off = np.ascontiguousarray(W.transpose(2, 3, 0, 1))  # (FH, FW, FN, C): W[:, :, p, q] per offset
     dw_col = np.zeros(w_col.shape, dtype=dout.dtype) if need_dw else None
     dxp = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=dout.dtype) if need_dx else None
-    for n0, m, rows in _chunks(n, oh, ow, fh * fw * c * dout.itemsize):
+    for n0, m, rows, suffix in _chunks(n, oh, ow, fh * fw * c * dout.itemsize):
         d_k = d2[rows]  # (rows, FN)
         if need_dw:
-            dw_col += _chunk_col(work.saved["xp"], n0, m, fh, fw, stride, oh, ow, work).T @ d_k
+            dw_col += _chunk_col(work.saved["xp"], n0, m, fh, fw, stride, oh, ow, work, suffix).T @ d_k
         if not need_dx:
             continue
         dx_k = dxp[n0:n0 + m]  # (m, Hp, Wp, C)
         if fh * fw * c <= fn:
             planes = (w_col @ d_k.T).reshape(fh, fw, c, m, oh, ow).transpose(0, 1, 3, 4, 5, 2)  # (FH, FW, m, OH, OW, C)
-        part = work.get(f"part{m}", (m * oh * ow, c), dout.dtype)
+        part = work.get(f"part{suffix}", (m * oh * ow, c), dout.dtype)
         for i in range(fh):
             for j in range(fw):
                 if fh * fw * c <= fn:

@@ -192,6 +192,17 @@ def test_convolution_without_input_grad_sets_the_same_dW_db_and_returns_none(rng
     _close(dx, conv2d_backward_naive(x, W, dout, stride, pad)[0], np.float64)
 
 
+def test_convolution_keeps_a_bounded_set_of_buffers_whatever_the_batch_sizes(rng, monkeypatch):
+    """Chunks of 4 images; batches of 1 to 11 images give tails of every size, yet the layer keeps one full-chunk
+    and one tail buffer per name, not one per size."""
+    monkeypatch.setattr(kernels, "CHUNK_BYTES", _chunk_bytes(4, 6, 6, 3 * 9, 8))
+    layer = Convolution(rng.standard_normal((2, 3, 3, 3)), np.zeros(2), stride=1, pad=1)
+    for n in range(1, 12):
+        x = rng.standard_normal((n, 3, 6, 6))
+        layer.backward(rng.standard_normal(layer.forward(x).shape))
+    assert sorted(layer._work.buffers) == ["col", "col_tail", "part", "part_tail", "xpad"]
+
+
 def test_convolution_book_matrices_and_buffer_reuse(rng):
     """``col``/``col_W`` are the book's matrices; a second forward reuses the buffers without touching the
     first output, and backward then belongs to the second input."""
