@@ -31,6 +31,7 @@ from ch08_deep.gan_networks import D_BASE, G_BASE, Z_DIM, Discriminator, Generat
 from common.cli import make_parser, seed_everything
 from common.functions import softmax
 from common.gan_layers import SigmoidWithLoss
+from common.layers import SoftmaxWithLoss
 from common.optimizer import Adam
 from common.plotting import finish_figure, plt
 from common.training import resolve_output
@@ -71,44 +72,56 @@ def _show_grid(ax, images: np.ndarray, rows: int, title: str) -> None:
 
 def _score_generator(gen: Generator, classifier, rng: np.random.Generator, n: int) -> tuple[np.ndarray, float, float]:
     """n samples (N, 1, 28, 28) in [-1, 1] and their (confident, entropy) under ``classifier``."""
-    images = gen.generate(rng.standard_normal((n, gen.z_dim)))
+    images = gen.generate(gen.noise(rng, n))
     confident, entropy = score_images((images + 1) / 2, classifier)
     return images, confident, entropy
 
 
 def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int, batch_size: int, lr: float,
           rng: np.random.Generator, fixed_z: np.ndarray, on_epoch=None, average: Generator | None = None,
-          decay: float = 0.999, real_target: float = 1.0) -> dict[str, list[float]]:
+          decay: float = 0.999, real_target: float = 1.0, info_weight: float = 1.0) -> dict[str, list[float]]:
     """Adversarial training on x_train (N, 1, 28, 28) in [-1, 1]; returns the per-step losses of D and G.
 
     One step: D sees a real batch (target ``real_target``, 1 unless smoothed) and a generated batch (target 0)
     separately, and is updated with the sum of both gradients; then G is updated to make the updated D say 1 on
-    its batch.
+    its batch. With codes (``gen.codes`` = ``disc.codes`` = K > 0, InfoGAN), D's second head is also trained to
+    recover the code of each generated image (cross-entropy, weighted by ``info_weight``), and so is G: on the
+    fake batch both networks minimise their adversarial loss plus ``info_weight`` times that cross-entropy.
     ``on_epoch(epoch, samples)`` gets the samples of ``fixed_z`` after each epoch. With ``average`` (a generator
     of gen's sizes starting from gen's weights) it follows gen's weights as an exponential moving average with
     ``decay`` after every update, its statistics are refreshed each epoch, and ``on_epoch`` sees its samples.
     """
     opt_g, opt_d = Adam(lr=lr, beta1=0.5), Adam(lr=lr, beta1=0.5)
-    loss = SigmoidWithLoss()
+    if gen.codes != disc.codes:
+        raise ValueError(f"the generator has {gen.codes} code categories, the discriminator {disc.codes}")
+    loss, info = SigmoidWithLoss(), SoftmaxWithLoss()
     dtype = x_train.dtype
     ones, zeros = np.ones((batch_size, 1), dtype), np.zeros((batch_size, 1), dtype)
     real_t = np.full((batch_size, 1), real_target, dtype)  # < 1: one-sided label smoothing of D's real targets
-    history: dict[str, list[float]] = {"d": [], "g": []}
+    history: dict[str, list[float]] = {"d": [], "g": [], "info": []}
     steps = len(x_train) // batch_size
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         perm = rng.permutation(len(x_train))
         for step in range(steps):
             real = x_train[perm[step * batch_size:(step + 1) * batch_size]]
-            z = rng.standard_normal((batch_size, gen.z_dim)).astype(dtype)
+            z = gen.noise(rng, batch_size).astype(dtype)
+            code = z[:, gen.z_dim:]  # one-hot (N, K); empty without codes
             fake = gen.forward(z, train_flg=True)
             d_loss = loss.forward(disc.forward(real, train_flg=True), real_t)
             _, d_real = disc.backward(loss.backward())  # fresh arrays: the next backward does not touch them
             d_loss += loss.forward(disc.forward(fake, train_flg=True), zeros)
-            _, d_fake = disc.backward(loss.backward())
+            dq = None
+            if gen.codes:
+                history["info"].append(float(info.forward(disc.q, code)))
+                dq = info.backward(info_weight)
+            _, d_fake = disc.backward(loss.backward(), dq)
             opt_d.update(disc.params, {key: d_real[key] + d_fake[key] for key in d_real})
             g_loss = loss.forward(disc.forward(fake, train_flg=True), ones)
-            dfake, _ = disc.backward(loss.backward())
+            if gen.codes:
+                info.forward(disc.q, code)
+                dq = info.backward(info_weight)
+            dfake, _ = disc.backward(loss.backward(), dq)
             _, g_grads = gen.backward(dfake)
             opt_g.update(gen.params, g_grads)
             if average is not None:
@@ -116,7 +129,8 @@ def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int,
             history["d"].append(float(d_loss))
             history["g"].append(float(g_loss))
         d_mean, g_mean = np.mean(history["d"][-steps:]), np.mean(history["g"][-steps:])
-        print(f"epoch {epoch}/{epochs}: D loss {d_mean:.3f}, G loss {g_mean:.3f} "
+        q_text = f", code loss {np.mean(history['info'][-steps:]):.3f}" if gen.codes else ""
+        print(f"epoch {epoch}/{epochs}: D loss {d_mean:.3f}, G loss {g_mean:.3f}{q_text} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
         if average is not None:
             refresh_statistics(average, rng)
@@ -141,6 +155,10 @@ def _parse(argv: list[str] | None):
                         help="D's target for real images (default 0.9: one-sided label smoothing; 1: none)")
     parser.add_argument("--ema", type=float, default=0.999,
                         help="save an exponential moving average of G's weights with this decay (0.999; 0: off)")
+    parser.add_argument("--codes", type=int, default=0,
+                        help="categories of InfoGAN's code given to G and recovered by D's second head (0: none)")
+    parser.add_argument("--info-weight", type=float, default=1.0,
+                        help="weight of the code's cross-entropy in both networks' losses (1)")
     parser.add_argument("--train-size", type=int, default=None, help="use only the first N training images")
     parser.add_argument("--score-samples", type=int, default=1000, help="samples scored by DeepConvNet (1000)")
     parser.add_argument("--save-dtype", choices=("float32", "float16"), default="float16",
@@ -153,6 +171,10 @@ def _parse(argv: list[str] | None):
         parser.error(f"--real-target must be in (0.5, 1], got {args.real_target}")
     if not 0 <= args.ema < 1:  # also refuses NaN
         parser.error(f"--ema must be a decay in [0, 1), got {args.ema}")
+    if args.codes < 0 or args.codes == 1:
+        parser.error(f"--codes must be 0 (none) or at least 2, got {args.codes}")
+    if not np.isfinite(args.info_weight) or args.info_weight < 0:
+        parser.error(f"--info-weight must be a finite number >= 0, got {args.info_weight}")
     if not np.isfinite(args.lr) or args.lr <= 0:
         parser.error(f"--lr must be a finite number > 0, got {args.lr}")
     return args
@@ -189,14 +211,15 @@ def main(argv: list[str] | None = None) -> tuple[float, float]:
         x_train = x_train[:args.train_size]
     if len(x_train) < batch_size:
         raise SystemExit(f"dcgan: {len(x_train)} training images, fewer than one batch of {batch_size}")
-    gen = Generator(base=args.g_base, rng=rng)
-    disc = Discriminator(base=args.d_base, batchnorm=not args.no_d_batchnorm, rng=rng)
-    fixed_z = rng.standard_normal((64, gen.z_dim)).astype(np.float32)
+    gen = Generator(base=args.g_base, rng=rng, codes=args.codes)
+    disc = Discriminator(base=args.d_base, batchnorm=not args.no_d_batchnorm, rng=rng, codes=args.codes)
+    rows = args.codes or 8  # with codes, one row of the fixed-noise grid per code category
+    fixed_z = gen.noise(rng, rows * 8, np.repeat(np.arange(rows), 8) if args.codes else None)
     save_dtype = None if args.save_dtype == "float32" else np.float16
 
     def save_epoch(epoch: int, samples: np.ndarray) -> None:
         fig, ax = plt.subplots(figsize=(5, 5))
-        _show_grid(ax, samples, 8, f"DCGAN, fixed noise, epoch {epoch}")
+        _show_grid(ax, samples, rows, f"DCGAN, fixed noise, epoch {epoch}")
         finish_figure(fig, None, default_name=f"dcgan_epoch{epoch:02d}.png", show=False)
         kept = gen if average is None else average
         kept.save_params(out, dtype=save_dtype)  # after every epoch, so an interrupted run keeps its generator
@@ -210,18 +233,18 @@ def main(argv: list[str] | None = None) -> tuple[float, float]:
     start = time.perf_counter()
     average = None
     if args.ema:
-        average = Generator(base=args.g_base, rng=rng)
+        average = Generator(base=args.g_base, rng=rng, codes=args.codes)
         for key, a in average.state_arrays().items():
             a[...] = gen.state_arrays()[key]
     history = train(gen, disc, x_train, epochs, batch_size, args.lr, rng, fixed_z, on_epoch=save_epoch,
-                    average=average, decay=args.ema, real_target=args.real_target)
+                    average=average, decay=args.ema, real_target=args.real_target, info_weight=args.info_weight)
     gen = gen if average is None else average
     minutes = (time.perf_counter() - start) / 60
     path = gen.save_params(out, dtype=save_dtype)
     print(f"generator saved to {path} (training took {minutes:.1f} min)")
     images, confident, entropy = _score_generator(gen, classifier, rng, n_score)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5))
-    _show_grid(ax1, gen.generate(fixed_z), 8, f"after {epochs} epochs: {confident:.1%} confident")
+    _show_grid(ax1, gen.generate(fixed_z), rows, f"after {epochs} epochs: {confident:.1%} confident")
     ax2.plot(history["d"], label="discriminator", lw=0.5)
     ax2.plot(history["g"], label="generator", lw=0.5)
     ax2.set_xlabel("step")

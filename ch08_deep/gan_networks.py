@@ -5,7 +5,10 @@
     discriminator:  x (N, 1, 28, 28) - conv 4x4/2 (N, base, 14, 14) - leaky relu
                     - conv 4x4/2 (N, 2*base, 7, 7) - batchnorm - leaky relu - affine (N, 1) - sigmoid with loss
 
-Plus Polyak averaging of a generator's weights (:func:`average_into`) and :func:`refresh_statistics`.
+With ``codes`` = K > 0 (InfoGAN's categorical code, Chen et al. 2016) the generator's input is z followed by a
+one-hot code of K categories, and the discriminator has a second head on its last features, Affine -> K logits
+(``disc.q``), trained with G to recover the code from the image; no labels are used. Plus Polyak averaging of a
+generator's weights (:func:`average_into`) and :func:`refresh_statistics`.
 """
 
 from __future__ import annotations
@@ -78,18 +81,24 @@ def _normal(rng: np.random.Generator, shape: tuple[int, ...], dtype) -> np.ndarr
 class Generator(_Net):
     """z (N, z_dim) -> images (N, 1, 28, 28) in [-1, 1]. Channels: ``base`` at 7x7, ``base // 2`` at 14x14.
 
-    Parameters W1, b1 (affine), gamma1, beta1, W2, b2 (deconv), gamma2, beta2, W3, b3 (deconv); the
-    batch-norm running statistics (running_mean1/2, running_var1/2) are saved and loaded with them.
+    Parameters W1 (z_dim + codes, 49*base), b1 (affine), gamma1, beta1, W2, b2 (deconv), gamma2, beta2, W3, b3
+    (deconv); the batch-norm running statistics (running_mean1/2, running_var1/2) and, with codes, the code's
+    prior ``code_prior`` (codes,) are saved and loaded with them. Its input is (N, z_dim + codes): see :meth:`noise`.
     """
 
     def __init__(self, z_dim: int = Z_DIM, base: int = G_BASE, dtype=np.float32,
-                 rng: np.random.Generator | None = None) -> None:
+                 rng: np.random.Generator | None = None, codes: int = 0) -> None:
         rng = rng if rng is not None else np.random.default_rng()
-        self.z_dim, self.base, self.dtype = int(z_dim), int(base), np.dtype(dtype)
+        self.z_dim, self.base, self.dtype, self.codes = int(z_dim), int(base), np.dtype(dtype), int(codes)
+        if self.codes < 0 or self.codes == 1:
+            raise ValueError(f"codes must be 0 (none) or at least 2 categories, got {codes}")
         self.params, self.layers, self.grad_names = {}, OrderedDict(), {}
         self.running: dict[str, np.ndarray] = {}
+        if self.codes:
+            self.running["code_prior"] = np.full(self.codes, 1 / self.codes, self.dtype)
         c1, c2 = self.base, self.base // 2
-        self._add("Affine1", Affine(_normal(rng, (self.z_dim, c1 * 49), dtype), np.zeros(c1 * 49, dtype)),
+        in_dim = self.z_dim + self.codes
+        self._add("Affine1", Affine(_normal(rng, (in_dim, c1 * 49), dtype), np.zeros(c1 * 49, dtype)),
                   W1="W", b1="b")
         self.layers["Reshape"] = Reshape((c1, 7, 7))
         self._batchnorm(1, c1)
@@ -109,20 +118,38 @@ class Generator(_Net):
         self._add(f"BatchNorm{i}", bn, **{f"gamma{i}": "gamma", f"beta{i}": "beta"})
         self.running[f"running_mean{i}"], self.running[f"running_var{i}"] = mean, var
 
+    @property
+    def in_dim(self) -> int:
+        """Width of the input: z_dim + codes."""
+        return self.z_dim + self.codes
+
+    def noise(self, rng: np.random.Generator, n: int, code: np.ndarray | None = None) -> np.ndarray:
+        """Input (n, z_dim + codes): z ~ N(0, 1), then (with codes) the one-hot code, uniform unless ``code`` (n,)."""
+        z = rng.standard_normal((n, self.z_dim)).astype(self.dtype)
+        if not self.codes:
+            return z
+        code = rng.integers(self.codes, size=n) if code is None else np.asarray(code)
+        return np.concatenate([z, np.eye(self.codes, dtype=self.dtype)[code]], axis=1)
+
     def generate(self, z: np.ndarray, batch_size: int = 500) -> np.ndarray:
-        """Images (N, 1, 28, 28) in [-1, 1] from noise z (N, z_dim), inference mode (running statistics)."""
+        """Images (N, 1, 28, 28) in [-1, 1] from inputs z (N, z_dim + codes), inference mode (running statistics)."""
         z = np.asarray(z, dtype=self.dtype)
-        if z.ndim != 2 or z.shape[1] != self.z_dim:
-            raise ValueError(f"noise must have shape (N, {self.z_dim}), got {z.shape}")
+        if z.ndim != 2 or z.shape[1] != self.in_dim:
+            raise ValueError(f"noise must have shape (N, {self.in_dim}) (z_dim {self.z_dim} + codes {self.codes}), "
+                             f"got {z.shape}")
         return np.concatenate([self.forward(z[i:i + batch_size]) for i in range(0, len(z), batch_size)])
 
     @classmethod
     def from_file(cls, path: str | Path) -> Generator:
-        """A generator with the sizes of the one saved in ``path`` (z_dim from W1, base from gamma1), loaded."""
+        """A generator with the sizes of the one saved in ``path`` (base from gamma1, codes from code_prior,
+        z_dim from W1), loaded."""
         loaded = io.load_params(path)
         if "W1" not in loaded or "gamma1" not in loaded or loaded["W1"].ndim != 2:
             raise ValueError(f"{path}: not a generator file (needs W1 (z_dim, 49*base) and gamma1 (base,))")
-        gen = cls(z_dim=loaded["W1"].shape[0], base=loaded["gamma1"].size)
+        codes = loaded["code_prior"].size if "code_prior" in loaded else 0
+        if loaded["W1"].shape[0] <= codes or codes == 1:
+            raise ValueError(f"{path}: W1 {loaded['W1'].shape} does not fit a code of {codes} categories")
+        gen = cls(z_dim=loaded["W1"].shape[0] - codes, base=loaded["gamma1"].size, codes=codes)
         gen.load_params(path)
         return gen
 
@@ -154,12 +181,19 @@ class Generator(_Net):
 class Discriminator(_Net):
     """Images (N, 1, 28, 28) in [-1, 1] -> logits (N, 1) of "real". Parameters W1, b1, W2, b2 (conv), W3, b3,
     and with ``batchnorm`` (as in the DCGAN paper: every layer but the first) gamma2, beta2 after the second
-    convolution; D then always sees real and generated images in separate batches."""
+    convolution; D then always sees real and generated images in separate batches.
+
+    With ``codes`` = K > 0, a second head Wq (98*base, K), bq (K,) on the same features gives ``self.q`` (N, K),
+    the logits of the code each image was drawn with (InfoGAN's Q); ``backward(dout, dq)`` takes both gradients.
+    """
 
     def __init__(self, base: int = D_BASE, batchnorm: bool = True, dtype=np.float32,
-                 rng: np.random.Generator | None = None) -> None:
+                 rng: np.random.Generator | None = None, codes: int = 0) -> None:
         rng = rng if rng is not None else np.random.default_rng()
         self.params, self.layers, self.grad_names = {}, OrderedDict(), {}
+        self.codes, self.head_q, self.q = int(codes), None, None
+        if self.codes < 0 or self.codes == 1:
+            raise ValueError(f"codes must be 0 (none) or at least 2 categories, got {codes}")
         c1, c2 = int(base), 2 * int(base)
         self._add("Conv1", Convolution(_normal(rng, (c1, 1, 4, 4), dtype), np.zeros(c1, dtype), 2, 1),
                   W1="W", b1="b")
@@ -173,6 +207,32 @@ class Discriminator(_Net):
         self.layers["LeakyRelu2"] = LeakyRelu(0.2)
         self._add("Affine3", Affine(_normal(rng, (c2 * 49, 1), dtype), np.zeros(1, dtype)), W3="W", b3="b")
         self.last_layer = SigmoidWithLoss()
+        if self.codes:
+            self.head_q = Affine(_normal(rng, (c2 * 49, self.codes), dtype), np.zeros(self.codes, dtype))
+            self.params["Wq"], self.params["bq"] = self.head_q.W, self.head_q.b
+
+    def forward(self, x: np.ndarray, train_flg: bool = False) -> np.ndarray:
+        """Logits (N, 1) of "real"; with codes, also sets ``self.q`` (N, codes) from the same features."""
+        layers = list(self.layers.values())
+        features = forward_layers(layers[:-1], x, train_flg)
+        if self.head_q is not None:
+            self.q = self.head_q.forward(features)
+        return layers[-1].forward(features)
+
+    def backward(self, dout: np.ndarray, dq: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """dout (N, 1), and with codes dq (N, codes) (None: zero) -> (gradient of the input, {name: gradient})."""
+        layers = list(self.layers.values())
+        dfeatures = layers[-1].backward(dout)
+        if self.head_q is not None:
+            dq = np.zeros_like(self.q) if dq is None else dq
+            dfeatures = dfeatures + self.head_q.backward(dq)
+        for layer in reversed(layers[:-1]):
+            dfeatures = layer.backward(dfeatures)
+        grads = {key: getattr(self.layers[where.split(".")[0]], where.split(".")[1])
+                 for key, where in self.grad_names.items()}
+        if self.head_q is not None:
+            grads["Wq"], grads["bq"] = self.head_q.dW, self.head_q.db
+        return dfeatures, grads
 
 
 def average_into(avg: Generator, gen: Generator, decay: float) -> None:
@@ -191,7 +251,7 @@ def refresh_statistics(gen: Generator, rng: np.random.Generator, batches: int = 
         for k in range(batches):
             for bn in norms:
                 bn.momentum = k / (k + 1)
-            gen.forward(rng.standard_normal((batch_size, gen.z_dim)).astype(gen.dtype), train_flg=True)
+            gen.forward(gen.noise(rng, batch_size), train_flg=True)
     finally:
         for bn, momentum in zip(norms, momenta, strict=True):
             bn.momentum = momentum
