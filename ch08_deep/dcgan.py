@@ -37,7 +37,7 @@ from common.plotting import finish_figure, plt
 from common.training import resolve_output
 from dataset.mnist import load_mnist
 
-__all__ = ["Generator", "Discriminator", "average_into", "refresh_statistics", "score_images", "train",
+__all__ = ["Generator", "Discriminator", "average_into", "refresh_statistics", "score_images", "code_purity", "train",
            "SHIPPED_GENERATOR", "Z_DIM", "main"]
 
 SHIPPED_GENERATOR = Path(__file__).with_name("dcgan_generator.npz")
@@ -50,12 +50,26 @@ def score_images(images: np.ndarray, classifier, batch_size: int = 100) -> tuple
     confident: fraction whose softmax probability of the top class is >= 0.9.
     entropy: of the histogram of predicted classes, in nats (ln 10 = 2.303 for a uniform histogram).
     """
-    probs = np.concatenate([softmax(classifier.predict(images[i:i + batch_size]))
-                            for i in range(0, len(images), batch_size)])
+    probs = _probabilities(images, classifier, batch_size)
     confident = float(np.mean(probs.max(axis=1) >= 0.9))
     hist = np.bincount(probs.argmax(axis=1), minlength=probs.shape[1]) / len(probs)
     hist = hist[hist > 0]
     return confident, float(-np.sum(hist * np.log(hist))) + 0.0  # + 0.0: never print -0.000
+
+
+def _probabilities(images: np.ndarray, classifier, batch_size: int = 100) -> np.ndarray:
+    """Softmax of the classifier's scores, (N, 10), ``batch_size`` images per call."""
+    return np.concatenate([softmax(classifier.predict(images[i:i + batch_size]))
+                           for i in range(0, len(images), batch_size)])
+
+
+def code_purity(codes: np.ndarray, digits: np.ndarray, n_codes: int) -> tuple[np.ndarray, float]:
+    """Each code's most frequent digit (n_codes,), -1 for a code never drawn, and the purity: the fraction of
+    samples whose digit is their code's most frequent one. codes, digits: (N,) ints."""
+    counts = np.zeros((n_codes, 10), dtype=np.int64)
+    np.add.at(counts, (codes, digits), 1)
+    majority = np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), -1)
+    return majority, float(counts.max(axis=1).sum() / max(len(codes), 1))
 
 
 def _grid(images: np.ndarray, rows: int) -> np.ndarray:
@@ -72,14 +86,20 @@ def _show_grid(ax, images: np.ndarray, rows: int, title: str) -> None:
 
 def _score_generator(gen: Generator, classifier, rng: np.random.Generator, n: int) -> tuple[np.ndarray, float, float]:
     """n samples (N, 1, 28, 28) in [-1, 1] and their (confident, entropy) under ``classifier``."""
-    images = gen.generate(gen.noise(rng, n))
+    z = gen.noise(rng, n)
+    images = gen.generate(z)
     confident, entropy = score_images((images + 1) / 2, classifier)
+    if gen.codes:  # which digit each code draws, and how consistently
+        digits = _probabilities((images + 1) / 2, classifier).argmax(axis=1)
+        majority, purity = code_purity(z[:, gen.z_dim:].argmax(axis=1), digits, gen.codes)
+        print(f"codes 0-{gen.codes - 1} draw digits {' '.join(map(str, majority))} (purity {purity:.3f})")
     return images, confident, entropy
 
 
 def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int, batch_size: int, lr: float,
           rng: np.random.Generator, fixed_z: np.ndarray, on_epoch=None, average: Generator | None = None,
-          decay: float = 0.999, real_target: float = 1.0, info_weight: float = 1.0) -> dict[str, list[float]]:
+          decay: float = 0.999, real_target: float = 1.0, info_weight: float = 1.0,
+          labels: np.ndarray | None = None) -> dict[str, list[float]]:
     """Adversarial training on x_train (N, 1, 28, 28) in [-1, 1]; returns the per-step losses of D and G.
 
     One step: D sees a real batch (target ``real_target``, 1 unless smoothed) and a generated batch (target 0)
@@ -87,6 +107,8 @@ def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int,
     its batch. With codes (``gen.codes`` = ``disc.codes`` = K > 0, InfoGAN), D's second head is also trained to
     recover the code of each generated image (cross-entropy, weighted by ``info_weight``), and so is G: on the
     fake batch both networks minimise their adversarial loss plus ``info_weight`` times that cross-entropy.
+    With ``labels`` (N,) of x_train (AC-GAN, Odena et al. 2017: the code is the class), D's second head also
+    learns the labels of the real batch, with the same weight.
     ``on_epoch(epoch, samples)`` gets the samples of ``fixed_z`` after each epoch. With ``average`` (a generator
     of gen's sizes starting from gen's weights) it follows gen's weights as an exponential moving average with
     ``decay`` after every update, its statistics are refreshed each epoch, and ``on_epoch`` sees its samples.
@@ -94,6 +116,13 @@ def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int,
     opt_g, opt_d = Adam(lr=lr, beta1=0.5), Adam(lr=lr, beta1=0.5)
     if gen.codes != disc.codes:
         raise ValueError(f"the generator has {gen.codes} code categories, the discriminator {disc.codes}")
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (len(x_train),) or labels.dtype.kind not in "iu" or not gen.codes \
+                or labels.min() < 0 or labels.max() >= gen.codes:
+            raise ValueError(f"labels must be {len(x_train)} integers in [0, {gen.codes}) (the code categories), "
+                             f"got {labels.dtype} {labels.shape}")
+        real_codes = np.eye(gen.codes, dtype=x_train.dtype)[labels]
     loss, info = SigmoidWithLoss(), SoftmaxWithLoss()
     dtype = x_train.dtype
     ones, zeros = np.ones((batch_size, 1), dtype), np.zeros((batch_size, 1), dtype)
@@ -104,14 +133,18 @@ def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int,
         start = time.perf_counter()
         perm = rng.permutation(len(x_train))
         for step in range(steps):
-            real = x_train[perm[step * batch_size:(step + 1) * batch_size]]
+            batch = perm[step * batch_size:(step + 1) * batch_size]
+            real = x_train[batch]
             z = gen.noise(rng, batch_size).astype(dtype)
             code = z[:, gen.z_dim:]  # one-hot (N, K); empty without codes
             fake = gen.forward(z, train_flg=True)
             d_loss = loss.forward(disc.forward(real, train_flg=True), real_t)
-            _, d_real = disc.backward(loss.backward())  # fresh arrays: the next backward does not touch them
-            d_loss += loss.forward(disc.forward(fake, train_flg=True), zeros)
             dq = None
+            if labels is not None:
+                info.forward(disc.q, real_codes[batch])
+                dq = info.backward(info_weight)
+            _, d_real = disc.backward(loss.backward(), dq)  # fresh arrays: the next backward does not touch them
+            d_loss += loss.forward(disc.forward(fake, train_flg=True), zeros)
             if gen.codes:
                 history["info"].append(float(info.forward(disc.q, code)))
                 dq = info.backward(info_weight)
@@ -155,8 +188,11 @@ def _parse(argv: list[str] | None):
                         help="D's target for real images (default 0.9: one-sided label smoothing; 1: none)")
     parser.add_argument("--ema", type=float, default=0.999,
                         help="save an exponential moving average of G's weights with this decay (0.999; 0: off)")
-    parser.add_argument("--codes", type=int, default=0,
-                        help="categories of InfoGAN's code given to G and recovered by D's second head (0: none)")
+    parser.add_argument("--mode", choices=("acgan", "infogan", "dcgan"), default="acgan",
+                        help="acgan (default): G draws the digit it is given, D also learns the real images' labels; "
+                             "infogan: a code of --codes categories, no labels; dcgan: no code, no labels")
+    parser.add_argument("--codes", type=int, default=None,
+                        help="with --mode infogan: categories of the code G is given and D's second head recovers (10)")
     parser.add_argument("--info-weight", type=float, default=1.0,
                         help="weight of the code's cross-entropy in both networks' losses (1)")
     parser.add_argument("--train-size", type=int, default=None, help="use only the first N training images")
@@ -171,8 +207,12 @@ def _parse(argv: list[str] | None):
         parser.error(f"--real-target must be in (0.5, 1], got {args.real_target}")
     if not 0 <= args.ema < 1:  # also refuses NaN
         parser.error(f"--ema must be a decay in [0, 1), got {args.ema}")
-    if args.codes < 0 or args.codes == 1:
-        parser.error(f"--codes must be 0 (none) or at least 2, got {args.codes}")
+    if args.codes is not None and args.mode != "infogan":
+        parser.error(f"--codes is for --mode infogan (--mode {args.mode} has {10 if args.mode == 'acgan' else 0})")
+    if args.mode == "infogan" and args.codes is not None and args.codes < 2:
+        parser.error(f"--codes must be at least 2, got {args.codes}")
+    args.codes = {"acgan": 10, "dcgan": 0}.get(args.mode, args.codes or 10)
+    args.labels = args.mode == "acgan"
     if not np.isfinite(args.info_weight) or args.info_weight < 0:
         parser.error(f"--info-weight must be a finite number >= 0, got {args.info_weight}")
     if not np.isfinite(args.lr) or args.lr <= 0:
@@ -202,13 +242,13 @@ def main(argv: list[str] | None = None) -> tuple[float, float]:
         return confident, entropy
 
     out = resolve_output(args.out, DEFAULT_OUT)  # checked before training, never the shipped file
-    (x_train, _), _ = load_mnist(normalize=True, flatten=False)
+    (x_train, t_train), _ = load_mnist(normalize=True, flatten=False)
     x_train = np.asarray(x_train, dtype=np.float32).reshape(-1, 1, 28, 28) * 2 - 1  # [0, 1] -> [-1, 1]
     epochs, batch_size = args.epochs, args.batch_size
     if args.quick:
-        x_train, epochs, batch_size = x_train[:64], 1, min(batch_size, 32)
+        x_train, t_train, epochs, batch_size = x_train[:64], t_train[:64], 1, min(batch_size, 32)
     elif args.train_size is not None:
-        x_train = x_train[:args.train_size]
+        x_train, t_train = x_train[:args.train_size], t_train[:args.train_size]
     if len(x_train) < batch_size:
         raise SystemExit(f"dcgan: {len(x_train)} training images, fewer than one batch of {batch_size}")
     gen = Generator(base=args.g_base, rng=rng, codes=args.codes)
@@ -237,7 +277,8 @@ def main(argv: list[str] | None = None) -> tuple[float, float]:
         for key, a in average.state_arrays().items():
             a[...] = gen.state_arrays()[key]
     history = train(gen, disc, x_train, epochs, batch_size, args.lr, rng, fixed_z, on_epoch=save_epoch,
-                    average=average, decay=args.ema, real_target=args.real_target, info_weight=args.info_weight)
+                    average=average, decay=args.ema, real_target=args.real_target, info_weight=args.info_weight,
+                    labels=np.asarray(t_train, dtype=np.int64) if args.labels else None)
     gen = gen if average is None else average
     minutes = (time.perf_counter() - start) / 60
     path = gen.save_params(out, dtype=save_dtype)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from gradcheck import assert_grads_close, numerical_grads
@@ -126,7 +128,7 @@ def test_a_generator_with_codes_round_trips_through_its_file(tmp_path):
 
 def test_quick_training_and_sampling_with_codes(fake_mnist, capsys, tmp_path):
     fake_mnist(dcgan)
-    dcgan.main(["--quick", "--no-show", "--codes", "4", "--g-base", "8", "--d-base", "4"])
+    dcgan.main(["--quick", "--no-show", "--mode", "infogan", "--codes", "4", "--g-base", "8", "--d-base", "4"])
     out = capsys.readouterr().out
     assert "code loss" in out and out.strip().splitlines()[-1].startswith("dcgan score: confident ")
     assert dcgan.Generator.from_file(tmp_path / "dcgan_generator.npz").codes == 4
@@ -134,9 +136,84 @@ def test_quick_training_and_sampling_with_codes(fake_mnist, capsys, tmp_path):
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("dcgan score: confident ")
 
 
-@pytest.mark.parametrize("option, value", [("--codes", "1"), ("--codes", "-2"), ("--info-weight", "-1"),
-                                           ("--info-weight", "nan")])
-def test_bad_code_options_are_usage_errors(option, value, capsys):
+@pytest.mark.parametrize("args, message", [(["--mode", "infogan", "--codes", "1"], "--codes must be at least 2"),
+                                           (["--mode", "infogan", "--codes", "-2"], "--codes must be at least 2"),
+                                           (["--codes", "4"], "--codes is for --mode infogan"),
+                                           (["--mode", "dcgan", "--codes", "4"], "--codes is for --mode infogan"),
+                                           (["--mode", "gan"], "--mode"), (["--info-weight", "-1"], "--info-weight"),
+                                           (["--info-weight", "nan"], "--info-weight")])
+def test_bad_code_options_are_usage_errors(args, message, capsys):
     with pytest.raises(SystemExit) as info:
-        dcgan.main(["--quick", option, value])
-    assert info.value.code == 2 and option in capsys.readouterr().err
+        dcgan.main(["--quick", *args])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_with_labels_the_code_head_also_learns_the_real_images_classes(monkeypatch):
+    """AC-GAN: per step the code loss sees the real batch's labels, then the fake batch's codes (D, then G)."""
+    seen = []
+    original = dcgan.SoftmaxWithLoss.forward
+
+    def spy(self, x, t):
+        seen.append(t.argmax(axis=1).tolist())
+        return original(self, x, t)
+
+    monkeypatch.setattr(dcgan.SoftmaxWithLoss, "forward", spy)
+    rng = np.random.default_rng(10)
+    gen, disc = dcgan.Generator(base=4, rng=rng, codes=3), dcgan.Discriminator(base=2, rng=rng, codes=3)
+    x = rng.uniform(-1, 1, (8, 1, 28, 28)).astype(np.float32)
+    labels = np.array([0, 1, 2, 0, 1, 2, 2, 2])
+    train_rng = np.random.default_rng(11)
+    dcgan.train(gen, disc, x, 1, 4, 2e-4, train_rng, gen.noise(rng, 2), labels=labels)
+    replay = np.random.default_rng(11)
+    perm = replay.permutation(8)
+    codes = gen.noise(replay, 4)[:, -3:].argmax(axis=1).tolist()
+    assert seen[0] == labels[perm[:4]].tolist()
+    assert seen[1] == seen[2] == codes  # D's fake step and G's step: the codes G drew with
+    assert len(seen) == 6
+
+
+@pytest.mark.parametrize("labels, codes", [(np.array([0, 1, 2, 3]), 3), (np.array([0, 1, -1, 2]), 3),
+                                           (np.array([0, 1, 2]), 3), (np.array([0.0, 1, 2, 0]), 3),
+                                           (np.array([0, 0, 0, 0]), 0)])
+def test_train_refuses_labels_that_do_not_fit_the_codes(labels, codes):
+    rng = np.random.default_rng(12)
+    gen, disc = dcgan.Generator(base=4, rng=rng, codes=codes), dcgan.Discriminator(base=2, rng=rng, codes=codes)
+    before = {key: p.copy() for key, p in gen.params.items()}
+    with pytest.raises(ValueError, match="labels must be 4 integers"):
+        dcgan.train(gen, disc, np.zeros((4, 1, 28, 28), np.float32), 1, 4, 2e-4, rng, gen.noise(rng, 2),
+                    labels=labels)
+    assert all(np.array_equal(p, before[key]) for key, p in gen.params.items())
+
+
+@pytest.mark.parametrize("mode, codes", [("acgan", 10), ("infogan", 10), ("dcgan", 0)])
+def test_each_mode_builds_its_networks(fake_mnist, monkeypatch, mode, codes):
+    fake_mnist(dcgan)
+    seen = {}
+
+    def spy(gen, disc, x_train, *args, labels=None, **kwargs):
+        seen.update(gen=gen.codes, disc=disc.codes, labels=labels, n=len(x_train))
+        return {"d": [], "g": [], "info": []}
+
+    monkeypatch.setattr(dcgan, "train", spy)
+    dcgan.main(["--quick", "--no-show", "--mode", mode, "--g-base", "8", "--d-base", "4"])
+    assert seen["gen"] == seen["disc"] == codes
+    if mode == "acgan":
+        assert seen["labels"].shape == (seen["n"],) and seen["labels"].dtype == np.int64
+    else:
+        assert seen["labels"] is None
+
+
+def test_code_purity_counts_each_codes_most_frequent_digit():
+    codes = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    digits = np.array([7, 7, 3, 1, 1, 4, 5, 4, 4])
+    majority, purity = dcgan.code_purity(codes, digits, 4)
+    np.testing.assert_array_equal(majority, [7, 1, 4, -1])
+    assert purity == pytest.approx(7 / 9)
+
+
+def test_sampling_a_coded_generator_reports_what_each_code_draws(tmp_path, capsys):
+    path = dcgan.Generator(base=8, rng=np.random.default_rng(13), codes=10).save_params(tmp_path / "g.npz")
+    dcgan.main(["--sample", "--quick", "--no-show", "--params", str(path), "--save", str(tmp_path / "s.png")])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"codes 0-9 draw digits( -?\d){10} \(purity (0|1)\.\d{3}\)", lines[1]), lines
+    assert lines[-1].startswith("dcgan score: confident ")
