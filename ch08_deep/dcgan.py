@@ -1,17 +1,25 @@
 """A DCGAN that learns to draw MNIST digits, in pure NumPy (chapter 8, "beyond the book").
 
-    generator:      z (N, 64) - affine - reshape (N, 64, 7, 7) - batchnorm - relu
+    generator:      z (N, 64) + code (N, 10) - affine - reshape (N, 64, 7, 7) - batchnorm - relu
                     - deconv 4x4/2 (N, 32, 14, 14) - batchnorm - relu - deconv 4x4/2 (N, 1, 28, 28) - tanh
     discriminator:  x (N, 1, 28, 28) - conv 4x4/2 (N, 32, 14, 14) - leaky relu
                     - conv 4x4/2 (N, 64, 7, 7) - batchnorm - leaky relu - affine (N, 1) - sigmoid with loss
+                    (and, from the same features, a second affine (N, 10): the logits of the code)
 
-(half the DCGAN paper's channels: ``--g-base``, ``--d-base``). Both are trained with Adam (lr 4e-4, beta1 = 0.5),
-D with one-sided label smoothing (real target 0.9); the generator minimises -log D(G(z)) (the non-saturating loss),
-and what is saved is an exponential moving average of its weights (decay 0.999), which draws better digits than
-the last iterate. The defaults are the recipe of the shipped generator (7 epochs, about 16 minutes on 2 cores).
-Images live in [-1, 1] inside the GAN. "Does it draw digits" is measured with the shipped DeepConvNet: the
-fraction of 1,000 samples it classifies with probability >= 0.9, and the entropy of the predicted-class
-histogram (ln 10 = 2.30 when all ten digits are equally frequent).
+(half the DCGAN paper's channels: ``--g-base``, ``--d-base``). ``--mode`` chooses what the code is:
+  acgan (default, Odena et al. 2017's AC-GAN): the code is the digit G is asked to draw; D's second head learns
+      to name the digit of real images (their labels) and of generated ones (the code), and G learns to make it
+      say the code. It uses MNIST's labels.
+  infogan (Chen et al. 2016): a code of ``--codes`` categories with no labels; D's second head learns to recover
+      it, and G to make it recoverable. Which digit (if any) each category comes to mean is up to training.
+  dcgan: no code, no second head: the plain DCGAN of the paper.
+Both networks are trained with Adam (lr 4e-4, beta1 = 0.5), D with one-sided label smoothing (real target 0.9);
+the generator minimises -log D(G(z)) (the non-saturating loss), and what is saved is an exponential moving
+average of its weights (decay 0.999), which draws better digits than the last iterate. The defaults are the
+recipe of the shipped generator. Images live in [-1, 1] inside the GAN. "Does it draw digits" is measured
+with the shipped DeepConvNet: the fraction of 1,000 samples (codes drawn uniformly) it classifies with
+probability >= 0.9, and the entropy of the predicted-class histogram (ln 10 = 2.30 when all ten digits are
+equally frequent); with a code, also which digit each code draws and how consistently (purity).
 
     python -m ch08_deep.dcgan --sample        # draw with the shipped generator (instant)
     python -m ch08_deep.dcgan                 # train (writes dcgan_generator.npz and figures/ here)
@@ -143,12 +151,13 @@ def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int,
             if labels is not None:
                 info.forward(disc.q, real_codes[batch])
                 dq = info.backward(info_weight)
-            _, d_real = disc.backward(loss.backward(), dq)  # fresh arrays: the next backward does not touch them
+            # fresh gradient arrays, which the next backward does not touch; D's update needs no image gradient
+            _, d_real = disc.backward(loss.backward(), dq, input_grad=False)
             d_loss += loss.forward(disc.forward(fake, train_flg=True), zeros)
             if gen.codes:
                 history["info"].append(float(info.forward(disc.q, code)))
                 dq = info.backward(info_weight)
-            _, d_fake = disc.backward(loss.backward(), dq)
+            _, d_fake = disc.backward(loss.backward(), dq, input_grad=False)
             opt_d.update(disc.params, {key: d_real[key] + d_fake[key] for key in d_real})
             g_loss = loss.forward(disc.forward(fake, train_flg=True), ones)
             if gen.codes:

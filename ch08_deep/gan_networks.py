@@ -219,9 +219,14 @@ class Discriminator(_Net):
             self.q = self.head_q.forward(features)
         return layers[-1].forward(features)
 
-    def backward(self, dout: np.ndarray, dq: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """dout (N, 1), and with codes dq (N, codes) (None: zero) -> (gradient of the input, {name: gradient})."""
+    def backward(self, dout: np.ndarray, dq: np.ndarray | None = None,
+                 input_grad: bool = True) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+        """dout (N, 1), and with codes dq (N, codes) (None: zero) -> (gradient of the input, {name: gradient}).
+
+        ``input_grad`` False: D's own update needs no gradient of the images; it is then None, and the first
+        convolution skips that half of its backward."""
         layers = list(self.layers.values())
+        self.layers["Conv1"].input_grad = bool(input_grad)
         dfeatures = layers[-1].backward(dout)
         if self.head_q is not None:
             dq = np.zeros_like(self.q) if dq is None else dq

@@ -217,3 +217,19 @@ def test_sampling_a_coded_generator_reports_what_each_code_draws(tmp_path, capsy
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"codes 0-9 draw digits( -?\d){10} \(purity (0|1)\.\d{3}\)", lines[1]), lines
     assert lines[-1].startswith("dcgan score: confident ")
+
+
+def test_discriminator_backward_without_the_image_gradient():
+    """D's own updates skip the images' gradient: None, and the same parameter gradients bit for bit."""
+    rng = np.random.default_rng(14)
+    disc = dcgan.Discriminator(base=2, rng=rng, codes=3)
+    x = rng.uniform(-1, 1, (4, 1, 28, 28)).astype(np.float32)
+    dout, dq = rng.standard_normal((4, 1)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32)
+    disc.forward(x, train_flg=True)
+    dx, full = disc.backward(dout, dq)
+    full = {key: g.copy() for key, g in full.items()}
+    none, grads = disc.backward(dout, dq, input_grad=False)
+    assert dx.shape == x.shape and none is None
+    for key, g in full.items():
+        np.testing.assert_array_equal(grads[key], g)
+    np.testing.assert_array_equal(disc.backward(dout, dq)[0], dx)  # the next call gets it back
