@@ -244,8 +244,12 @@ def main(argv: list[str] | None = None) -> tuple[float, float]:
         gen = Generator.from_file(params)
         print(f"generator loaded from {params}")
         images, confident, entropy = _score_generator(gen, classifier, rng, n_score)
-        fig, ax = plt.subplots(figsize=(6, 6))
-        _show_grid(ax, images[:100], 10, f"DCGAN samples: {confident:.1%} confident, entropy {entropy:.2f}")
+        title = f"DCGAN samples: {confident:.1%} confident, entropy {entropy:.2f}"
+        if gen.codes:  # one row per code: row k asks for code k (the digit k, for an AC-GAN)
+            images = gen.generate(gen.noise(rng, gen.codes * 10, np.repeat(np.arange(gen.codes), 10)))
+            title += "\nrow k: code k"
+        fig, ax = plt.subplots(figsize=(6, 6 * max(gen.codes, 10) / 10))
+        _show_grid(ax, images[:10 * max(gen.codes, 10)], max(gen.codes, 10), title)
         finish_figure(fig, args, default_name="dcgan_samples.png")
         print(f"dcgan score: confident {confident:.3f}, entropy {entropy:.3f}")
         return confident, entropy
