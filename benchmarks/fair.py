@@ -42,6 +42,12 @@ def _ours(workload: str, batch: int):
     from benchmarks import networks
     from common.layers import BatchNormalization
 
+    try:
+        from common.parallel import spread
+    except ImportError:  # a --baseline version from before common.parallel
+        def spread(network):
+            return network
+
     if workload == "BatchNorm2d":
         rng = np.random.default_rng(0)
         layer = BatchNormalization(np.ones(16, dtype=np.float32), np.zeros(16, dtype=np.float32))
@@ -55,8 +61,12 @@ def _ours(workload: str, batch: int):
         return step
     spec = next(s for s in networks.NETWORKS if s.name == workload)
     network = networks.build(spec)
+    if workload != "TwoLayerNet":  # as the convolutional training scripts do: 2+ threads split the batch
+        network = spread(network)
     x, t = networks.batch(spec, batch)
-    return networks.train_step(network, x, t)
+    step = networks.train_step(network, x, t)
+    step.workers = getattr(network, "workers", 1)
+    return step
 
 
 def _torch(workload: str, batch: int):
@@ -97,6 +107,9 @@ def _worker(side: str, workload: str, batch: int, threads: int) -> None:
         step = _torch(workload, batch)
     else:
         step = _ours(workload, batch)
+        workers = getattr(step, "workers", 1)
+        info["ours"] = f"data parallel, {workers} workers x 1 BLAS thread" if workers > 1 else "BLAS threads"
+        info["blas"] = blas_threads_info()  # after _ours: data parallelism sets BLAS to 1 thread per worker
     for _ in range(2):  # warm-up: allocations, thread start-up
         step()
     print(json.dumps(info), flush=True)
@@ -217,6 +230,8 @@ def main(argv: list[str] | None = None) -> list[dict] | None:
     other = f"baseline {args.baseline}" if args.baseline else f"PyTorch {rows[0]['torch_info']['torch']}"
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end; ours: {rows[0]['ours_info']['blas']}; "
           f"compared with: {other} (column 'PyTorch')")
+    for row in rows:
+        print(f"ours, {row['workload']}: {row['ours_info'].get('ours', 'BLAS threads')}")
     _print(rows)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))

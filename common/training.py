@@ -20,6 +20,7 @@ from matplotlib.ticker import MaxNLocator
 
 from common.augment import Augmenter
 from common.cli import fraction_or_one, non_negative_int, positive_float, positive_int
+from common.parallel import DataParallel, spread
 from common.plotting import plt
 from common.trainer import Trainer
 from common.util import smooth_curve
@@ -110,6 +111,9 @@ def run_training(network, data, args: argparse.Namespace, quick_sizes: tuple[int
         x_train, t_train = x_train[:quick_sizes[0]], t_train[:quick_sizes[0]]
         x_test, t_test = x_test[:quick_sizes[1]], t_test[:quick_sizes[1]]
         epochs = min(epochs, 1)
+    network = spread(network)  # two or more threads: the batch split across them (common.parallel)
+    if isinstance(network, DataParallel):
+        print(f"data parallel: {network.workers} workers, 1 BLAS thread each")
     augment = Augmenter() if args.augment else None
     if augment is not None:
         print(f"augmentation: {augment!r}")
