@@ -108,7 +108,8 @@ def train(gen: Generator, disc: Discriminator, x_train: np.ndarray, epochs: int,
           rng: np.random.Generator, fixed_z: np.ndarray, on_epoch=None, average: Generator | None = None,
           decay: float = 0.999, real_target: float = 1.0, info_weight: float = 1.0,
           labels: np.ndarray | None = None) -> dict[str, list[float]]:
-    """Adversarial training on x_train (N, 1, 28, 28) in [-1, 1]; returns the per-step losses of D and G.
+    """Adversarial training on x_train (N, 1, 28, 28) in [-1, 1]; returns the per-step losses of D ("d"), G ("g")
+    and, with codes, the code's cross-entropy on the fake batch in D's step ("info").
 
     One step: D sees a real batch (target ``real_target``, 1 unless smoothed) and a generated batch (target 0)
     separately, and is updated with the sum of both gradients; then G is updated to make the updated D say 1 on
