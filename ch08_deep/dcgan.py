@@ -58,7 +58,11 @@ def score_images(images: np.ndarray, classifier, batch_size: int = 100) -> tuple
     confident: fraction whose softmax probability of the top class is >= 0.9.
     entropy: of the histogram of predicted classes, in nats (ln 10 = 2.303 for a uniform histogram).
     """
-    probs = _probabilities(images, classifier, batch_size)
+    return _scores(_probabilities(images, classifier, batch_size))
+
+
+def _scores(probs: np.ndarray) -> tuple[float, float]:
+    """(confident, entropy) of class probabilities (N, 10): see :func:`score_images`."""
     confident = float(np.mean(probs.max(axis=1) >= 0.9))
     hist = np.bincount(probs.argmax(axis=1), minlength=probs.shape[1]) / len(probs)
     hist = hist[hist > 0]
@@ -96,10 +100,10 @@ def _score_generator(gen: Generator, classifier, rng: np.random.Generator, n: in
     """n samples (N, 1, 28, 28) in [-1, 1] and their (confident, entropy) under ``classifier``."""
     z = gen.noise(rng, n)
     images = gen.generate(z)
-    confident, entropy = score_images((images + 1) / 2, classifier)
+    probs = _probabilities((images + 1) / 2, classifier)
+    confident, entropy = _scores(probs)
     if gen.codes:  # which digit each code draws, and how consistently
-        digits = _probabilities((images + 1) / 2, classifier).argmax(axis=1)
-        majority, purity = code_purity(z[:, gen.z_dim:].argmax(axis=1), digits, gen.codes)
+        majority, purity = code_purity(z[:, gen.z_dim:].argmax(axis=1), probs.argmax(axis=1), gen.codes)
         print(f"codes 0-{gen.codes - 1} draw digits {' '.join(map(str, majority))} (purity {purity:.3f})")
     return images, confident, entropy
 
