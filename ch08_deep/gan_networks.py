@@ -5,9 +5,10 @@
     discriminator:  x (N, 1, 28, 28) - conv 4x4/2 (N, base, 14, 14) - leaky relu
                     - conv 4x4/2 (N, 2*base, 7, 7) - batchnorm - leaky relu - affine (N, 1) - sigmoid with loss
 
-With ``codes`` = K > 0 (InfoGAN's categorical code, Chen et al. 2016) the generator's input is z followed by a
-one-hot code of K categories, and the discriminator has a second head on its last features, Affine -> K logits
-(``disc.q``), trained with G to recover the code from the image; no labels are used. Plus Polyak averaging of a
+With ``codes`` = K > 0 the generator's input is z followed by a one-hot code of K categories, and the
+discriminator has a second head on its last features, Affine -> K logits (``disc.q``), trained with G to recover
+the code from the image: InfoGAN's categorical code (Chen et al. 2016), or AC-GAN's class when ``dcgan.train`` also
+gets the real images' labels (Odena et al. 2017). Plus Polyak averaging of a
 generator's weights (:func:`average_into`) and :func:`refresh_statistics`.
 """
 
@@ -60,11 +61,15 @@ class _Net:
         """dout: gradient of the output -> (gradient of the input, {parameter name: gradient})."""
         for layer in reversed(self.layers.values()):
             dout = layer.backward(dout)
+        return dout, self._grads()
+
+    def _grads(self) -> dict[str, np.ndarray]:
+        """{parameter name: the gradient its layer holds after backward}."""
         grads = {}
         for key, where in self.grad_names.items():
             layer, attr = where.split(".")
             grads[key] = getattr(self.layers[layer], attr)
-        return dout, grads
+        return grads
 
     def _add(self, name: str, layer, **params: np.ndarray) -> None:
         self.layers[name] = layer
@@ -79,7 +84,7 @@ def _normal(rng: np.random.Generator, shape: tuple[int, ...], dtype) -> np.ndarr
 
 
 class Generator(_Net):
-    """z (N, z_dim) -> images (N, 1, 28, 28) in [-1, 1]. Channels: ``base`` at 7x7, ``base // 2`` at 14x14.
+    """z (N, z_dim + codes) -> images (N, 1, 28, 28) in [-1, 1]. Channels: ``base`` at 7x7, ``base // 2`` at 14x14.
 
     Parameters W1 (z_dim + codes, 49*base), b1 (affine), gamma1, beta1, W2, b2 (deconv), gamma2, beta2, W3, b3
     (deconv); the batch-norm running statistics (running_mean1/2, running_var1/2) and, with codes, the code's
@@ -129,6 +134,9 @@ class Generator(_Net):
         if not self.codes:
             return z
         code = rng.integers(self.codes, size=n) if code is None else np.asarray(code)
+        if code.shape != (n,) or code.dtype.kind not in "iu" or code.min(initial=0) < 0 \
+                or code.max(initial=0) >= self.codes:
+            raise ValueError(f"code must be {n} integers in [0, {self.codes}), got {code.dtype} {code.shape}")
         return np.concatenate([z, np.eye(self.codes, dtype=self.dtype)[code]], axis=1)
 
     def generate(self, z: np.ndarray, batch_size: int = 500) -> np.ndarray:
@@ -233,8 +241,7 @@ class Discriminator(_Net):
             dfeatures = dfeatures + self.head_q.backward(dq)
         for layer in reversed(layers[:-1]):
             dfeatures = layer.backward(dfeatures)
-        grads = {key: getattr(self.layers[where.split(".")[0]], where.split(".")[1])
-                 for key, where in self.grad_names.items()}
+        grads = self._grads()
         if self.head_q is not None:
             grads["Wq"], grads["bq"] = self.head_q.dW, self.head_q.db
         return dfeatures, grads

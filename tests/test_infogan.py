@@ -24,6 +24,9 @@ def test_noise_is_z_followed_by_a_one_hot_code():
     assert np.all(np.bincount(codes.argmax(axis=1), minlength=3) > 100)  # every category drawn
     chosen = gen.noise(np.random.default_rng(2), 4, np.array([2, 0, 1, 2]))
     np.testing.assert_array_equal(chosen[:, 5:].argmax(axis=1), [2, 0, 1, 2])
+    for bad in (np.array([0, 3]), np.array([-1, 0]), np.array([0.0, 1.0]), np.array([0, 1, 2])):
+        with pytest.raises(ValueError, match="code must be 2 integers in"):
+            gen.noise(np.random.default_rng(2), 2, bad)
     with pytest.raises(ValueError, match=r"\(N, 8\) \(z_dim 5 \+ codes 3\)"):
         gen.generate(np.zeros((2, 5)))
     # without codes the input is the same stream of normal numbers as before the option existed
