@@ -71,3 +71,12 @@ def test_forward_flops_match_the_book_networks():
         pytest.skip("chapter 7/8 networks missing")
     assert networks.forward_flops(simple, 100) == 2 * 100 * (24 * 24 * 30 * 25 + 4320 * 100 + 100 * 10)
     assert networks.forward_flops(deep, 100) == 1_754_468_000
+
+
+def test_parallel_benchmark_times_every_way_in_its_own_process(capsys):
+    from benchmarks import parallel
+
+    found = parallel.main(["--network", "SimpleConvNet", "--rounds", "1", "--steps", "1", "--batch", "4"])
+    assert set(found) == set(parallel.MODES) and all(len(v) == 1 and v[0] > 0 for v in found.values())
+    printed = capsys.readouterr().out
+    assert "SimpleConvNet, batch 4, quiet" in printed and "split over 2 threads" in printed
