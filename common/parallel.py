@@ -53,10 +53,11 @@ def spread(network, threads: int | None = None):
     """What the training scripts do with their threads: with n >= 2 (``threads``, or the BLAS threads in effect
     when None) and a network :class:`DataParallel` can split, ``DataParallel(network, n)`` with BLAS set to one
     thread per worker; otherwise ``network`` itself, BLAS unchanged (batch normalisation, one thread, or thread
-    counts that cannot be controlled). Measured on 2 cores: a DeepConvNet step 1.3-1.5x faster than with two
+    counts that cannot be controlled). Measured on 2 cores: a DeepConvNet step about 1.5x faster than with two
     BLAS threads (README, Performance)."""
     n = blas_threads() if threads is None else threads
-    if n is None or n < 2 or _norm_layers(network) or not hasattr(network, "gradient"):
+    splittable = hasattr(network, "gradient") and hasattr(network, "params") and hasattr(network, "layers")
+    if n is None or n < 2 or not splittable or _norm_layers(network):
         return network
     if set_threads(1) is None:  # BLAS threads not controllable: n workers x n BLAS threads would oversubscribe
         return network

@@ -109,5 +109,7 @@ def test_spread_splits_only_networks_it_can(monkeypatch):
     resnet = SmallResNet()
     assert parallel._norm_layers(resnet)  # its batch normalisation sits inside the blocks
     assert parallel.spread(resnet, 2) is resnet and calls == [1]
+    plain = object()
+    assert parallel.spread(plain, 2) is plain and calls == [1]  # not a network: left alone, threads untouched
     monkeypatch.setattr(parallel, "set_threads", lambda n: None)  # threads not controllable
     assert parallel.spread(net, 2) is net
