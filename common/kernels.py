@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from common.util import conv_output_size, pad_hw
 
 __all__ = [
-    "keep_where", "zero_where", "column_sums", "channel_sums", "scale_shift", "batchnorm_dx", "Workspace", "offset_slice",
+    "keep_where", "zero_where", "column_sums", "channel_sums", "per_channel", "scale_shift", "batchnorm_dx", "Workspace", "offset_slice",
     "im2col_nhwc", "conv_forward", "conv_backward", "deconv_backward", "max_pool_forward", "max_pool_backward",
 ]
 
@@ -75,11 +75,39 @@ def channel_sums(a: np.ndarray) -> np.ndarray:
 
 # --- batch normalisation ---------------------------------------------------------------------------------------
 
+ROW_ELEMENTS = 8192  # per_channel: the shortest run of elements it hands NumPy's inner loop at once
+
+
+def per_channel(op: np.ufunc, a: np.ndarray, v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``op(a, v[:, None])`` for a of shape (A, D, B) (or ``op(a, v)`` for (M, D)) and one value per channel,
+    v (D,) or (D, 1); into ``out`` (a's shape) if given.
+
+    Broadcast, NumPy calls its inner loop once per run of B equal values: A*D calls (1,600 for a (100, 16, 784)
+    batch) at ~0.35 us each, as long as the arithmetic itself. Here v is laid out once as the period of a's memory
+    (each value repeated B times, the whole repeated k times when that is short), so one call covers k*D*B
+    elements. The same operation on the same pairs of numbers: the same bits, dtype and promotion as broadcasting.
+    A non-contiguous a or out is broadcast as usual.
+    """
+    shape3 = a.shape if a.ndim == 3 else (a.shape[0], a.shape[1], 1)
+    n_rows, d, b = shape3
+    v = np.asarray(v).reshape(d)
+    contiguous = a.flags.c_contiguous and (out is None or out.flags.c_contiguous)
+    if not contiguous:
+        return op(a, v.reshape(d, 1) if a.ndim == 3 else v, out=out)
+    period = d * b
+    k = max(1, min(n_rows, ROW_ELEMENTS // max(period, 1)))
+    while n_rows % k:  # the largest k <= ROW_ELEMENTS / period dividing the rows
+        k -= 1
+    row = np.tile(np.repeat(v, b), k)
+    flat_shape = (n_rows // k, k * period)
+    result = op(a.reshape(flat_shape), row, out=None if out is None else out.reshape(flat_shape))
+    return result.reshape(a.shape) if out is None else out
+
+
 def scale_shift(xn: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
     """``gamma * xn + beta`` for xn (M, D) or (A, D, B) and gamma, beta (D,) or (D, 1): two passes, one new array."""
-    out = xn * gamma
-    out += beta
-    return out
+    out = per_channel(np.multiply, xn, gamma)
+    return per_channel(np.add, out, beta, out=out)
 
 
 def batchnorm_dx(dout: np.ndarray, xn: np.ndarray, gamma_over_std: np.ndarray, dbeta: np.ndarray,
@@ -92,11 +120,10 @@ def batchnorm_dx(dout: np.ndarray, xn: np.ndarray, gamma_over_std: np.ndarray, d
     arrays: (D, 1)). Four passes over one new array. Specification: ``common.reference.batchnorm_backward_naive``.
     """
     m = dout.size // dout.shape[1]
-    dx = xn * (dgamma / m)
-    dx += dbeta / m
+    dx = per_channel(np.multiply, xn, dgamma / m)
+    per_channel(np.add, dx, dbeta / m, out=dx)
     np.subtract(dout, dx, out=dx)
-    dx *= gamma_over_std
-    return dx
+    return per_channel(np.multiply, dx, gamma_over_std, out=dx)
 
 
 # --- scratch memory -------------------------------------------------------------------------------------------

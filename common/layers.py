@@ -261,15 +261,16 @@ class BatchNormalization:
             if m == 0:
                 raise ValueError(f"BatchNormalization needs at least one sample to train, got input {x.shape}")
             mu = kernels.channel_sums(x3) / m
-            xc = x3 - mu[:, None]
+            xc = kernels.per_channel(np.subtract, x3, mu)
             var = kernels.channel_sums(xc * xc) / m
             std = np.sqrt(var + self.eps)
-            xn = xc / std[:, None]
+            xn = kernels.per_channel(np.true_divide, xc, std)
             self.batch_size, self.xc, self.xn, self.std = m, xc, xn, std
             self._update_running(mu, var)
         else:
             std = np.sqrt(self.running_var + self.eps).astype(x3.dtype, copy=False)
-            xn = (x3 - self.running_mean.astype(x3.dtype, copy=False)[:, None]) / std[:, None]
+            xn = kernels.per_channel(np.subtract, x3, self.running_mean.astype(x3.dtype, copy=False))
+            kernels.per_channel(np.true_divide, xn, std, out=xn)
             self.batch_size, self.xc, self.xn, self.std = None, None, xn, std
         return self._from_3d(kernels.scale_shift(xn, gamma, beta))
 
@@ -289,7 +290,7 @@ class BatchNormalization:
         self.dbeta = kernels.channel_sums(d3).reshape(self.beta.shape)
         self.dgamma = kernels.channel_sums(self.xn * d3).reshape(self.gamma.shape)
         if self.batch_size is None:  # after a test-mode forward the statistics are constants
-            return self._from_3d(d3 * gamma_over_std)
+            return self._from_3d(kernels.per_channel(np.multiply, d3, gamma_over_std))
         # dx = (dxn - mean(dxn) - xn * mean(dxn * xn)) / std, with dxn = gamma * dout
         dx = kernels.batchnorm_dx(d3, self.xn, gamma_over_std, self.dbeta.reshape(-1, 1), self.dgamma.reshape(-1, 1))
         return self._from_3d(dx)

@@ -334,3 +334,43 @@ def test_batchnorm_dx_is_the_books_chain(rng, dtype):
     _close(dgamma, expected_dgamma, dtype, scale=20)
     _close(dbeta, expected_dbeta, dtype, scale=20)
     _close(kernels.scale_shift(xn, gamma, gamma), gamma * xn + gamma, dtype)
+
+
+@pytest.mark.parametrize("shape", [(100, 16, 784), (7, 3, 5), (13, 5, 1), (78400 // 49, 16, 1), (12, 4),
+                                   (1, 3, 1), (0, 4, 2), (5, 1, 9)])
+@pytest.mark.parametrize("op", [np.subtract, np.true_divide, np.multiply, np.add])
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float64, np.float64), (np.float32, np.float64)])
+def test_per_channel_is_broadcasting_bit_for_bit(rng, shape, op, dtypes):
+    """Whole-row calls give exactly the broadcast result (bits, dtype, promotion), new, into out, or in place."""
+    a = rng.standard_normal(shape).astype(dtypes[0])
+    v = rng.uniform(0.5, 2.0, shape[1]).astype(dtypes[1])
+    v_b = v.reshape(-1, 1) if len(shape) == 3 else v
+    expected = op(a, v_b)
+    got = kernels.per_channel(op, a, v)
+    assert got.shape == a.shape and got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    if expected.dtype == a.dtype:
+        inplace = a.copy()
+        assert kernels.per_channel(op, inplace, v.reshape(-1, 1), out=inplace) is inplace
+        np.testing.assert_array_equal(inplace, expected)
+
+
+def test_per_channel_rows_are_whole_periods_for_awkward_row_counts(rng, monkeypatch):
+    """Row counts with no convenient divisor (a prime, one row) still line the repeated vector up with channels."""
+    monkeypatch.setattr(kernels, "ROW_ELEMENTS", 40)
+    for rows in (1, 2, 6, 7, 9, 97):
+        a = rng.standard_normal((rows, 3, 2))
+        v = np.array([1.0, 10.0, 100.0])
+        np.testing.assert_array_equal(kernels.per_channel(np.multiply, a, v), a * v[:, None])
+
+
+def test_per_channel_non_contiguous_arrays_are_broadcast(rng):
+    a = rng.standard_normal((6, 4, 10))[:, :, ::2]
+    v = rng.standard_normal(4)
+    np.testing.assert_array_equal(kernels.per_channel(np.subtract, a, v), a - v[:, None])
+    out = np.empty((5, 4, 6))[:, :, ::2]
+    b = rng.standard_normal((5, 4, 3))
+    kernels.per_channel(np.add, b, v, out=out)
+    np.testing.assert_array_equal(out, b + v[:, None])
+    m = rng.standard_normal((8, 6))[:, ::2]
+    np.testing.assert_array_equal(kernels.per_channel(np.multiply, m, v[:3]), m * v[:3])

@@ -293,3 +293,57 @@ def test_pooling_book_geometry(rng):
     out = Pooling(2, 2, stride=2).forward(x)
     assert out.shape == (2, 3, 14, 14)
     np.testing.assert_array_equal(out, x.reshape(2, 3, 14, 2, 14, 2).max(axis=(3, 5)))
+
+
+def _bn_broadcast(x3, gamma, beta, dout3, eps):
+    """The batch-norm arithmetic with plain broadcasting, pass for pass as the layer does it (the bit-exact spec)."""
+    from common import kernels
+
+    m = x3.shape[0] * x3.shape[2]
+    mu = kernels.channel_sums(x3) / m
+    xc = x3 - mu[:, None]
+    std = np.sqrt(kernels.channel_sums(xc * xc) / m + eps)
+    xn = xc / std[:, None]
+    out = xn * gamma[:, None] + beta[:, None]
+    dbeta, dgamma = kernels.channel_sums(dout3), kernels.channel_sums(xn * dout3)
+    dx = xn * (dgamma / m)[:, None]
+    dx += (dbeta / m)[:, None]
+    dx = (dout3 - dx) * (gamma / std)[:, None]
+    return out, dx, dgamma, dbeta
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels_last", "per_activation_2d", "per_activation_4d"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batchnorm_is_bit_for_bit_the_broadcast_arithmetic(rng, layout, dtype):
+    """The whole-row element-wise passes change speed only: every output equals the broadcast formulas exactly."""
+    n, c, h, w = 6, 4, 5, 3
+    x = (rng.standard_normal((n, c, h, w)) * 2 + 0.5).astype(dtype)
+    if layout == "channels_last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        to3 = lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1)).reshape(-1, c, 1)  # noqa: E731
+        back = lambda a: a.reshape(n, h, w, c).transpose(0, 3, 1, 2)  # noqa: E731
+        d = c
+    elif layout == "nchw":
+        to3, back, d = (lambda a: a.reshape(n, c, -1)), (lambda a: a.reshape(n, c, h, w)), c
+    elif layout == "per_activation_2d":
+        x = x.reshape(n * 5, -1)[:, :12]
+        to3, back, d = (lambda a: a.reshape(a.shape[0], -1, 1)), (lambda a: a.reshape(n * 5, 12)), 12
+    else:
+        to3, back, d = (lambda a: a.reshape(n, -1, 1)), (lambda a: a.reshape(n, c, h, w)), c * h * w
+    gamma = rng.uniform(0.5, 1.5, d).astype(dtype)
+    beta = rng.standard_normal(d).astype(dtype)
+    dout = rng.standard_normal(x.shape).astype(dtype)
+    layer = BatchNormalization(gamma.copy(), beta.copy())
+    out = layer.forward(x, True)
+    dx = layer.backward(dout)
+    e_out, e_dx, e_dgamma, e_dbeta = _bn_broadcast(to3(x), gamma, beta, to3(dout), layer.eps)
+    np.testing.assert_array_equal(out, back(e_out))
+    np.testing.assert_array_equal(dx, back(e_dx))
+    np.testing.assert_array_equal(layer.dgamma, e_dgamma)
+    np.testing.assert_array_equal(layer.dbeta, e_dbeta)
+    # test mode: (x - running_mean) / sqrt(running_var + eps) * gamma + beta, backward dout * gamma / std
+    test_out = layer.forward(x, False)
+    std = np.sqrt(layer.running_var + layer.eps).astype(dtype)
+    expected = ((to3(x) - layer.running_mean.astype(dtype)[:, None]) / std[:, None]) * gamma[:, None] + beta[:, None]
+    np.testing.assert_array_equal(test_out, back(expected))
+    np.testing.assert_array_equal(layer.backward(dout), back(to3(dout) * (gamma / std)[:, None]))
