@@ -14,116 +14,22 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from common.elementwise import (
+    batchnorm_dx,
+    channel_sums,
+    column_sums,
+    keep_where,
+    per_channel,
+    scale_shift,
+    zero_where,
+)
 from common.util import conv_output_size, pad_hw
 
-__all__ = [
-    "keep_where", "zero_where", "column_sums", "channel_sums", "per_channel", "scale_shift", "batchnorm_dx", "Workspace", "offset_slice",
-    "im2col_nhwc", "conv_forward", "conv_backward", "deconv_backward", "max_pool_forward", "max_pool_backward",
+__all__ = [  # the element-wise kernels live in common.elementwise and are re-exported here
+    "keep_where", "zero_where", "column_sums", "channel_sums", "per_channel", "scale_shift", "batchnorm_dx",
+    "Workspace", "offset_slice", "im2col_nhwc", "conv_forward", "conv_backward", "deconv_backward",
+    "max_pool_forward", "max_pool_backward",
 ]
-
-
-# --- element-wise selects ------------------------------------------------------------------------------------
-
-def _int_view(a: np.ndarray) -> np.ndarray:
-    """``a`` viewed as signed integers of the same width (its IEEE bit patterns)."""
-    return a.view(np.dtype(f"i{a.dtype.itemsize}"))
-
-
-def keep_where(keep: np.ndarray, values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``np.where(keep, values, 0)`` for a bool ``keep`` and float ``values`` of the same shape, branch-free.
-
-    A masked select branches on every element and mispredicts about half the time on a random mask. Instead the
-    mask becomes integers -1 (all bits set) or 0, written straight into the output, and is ANDed with the bit
-    patterns of ``values``: exactly +0.0 where keep is False, the value itself (NaN included) where True, about
-    10x faster. The result has ``values``' memory order unless ``out`` (a float array of that shape and dtype,
-    e.g. a strided slice) is given. Memory: the output only.
-    """
-    out = np.empty_like(values) if out is None else out
-    bits = _int_view(out)
-    np.negative(keep.view(np.int8), dtype=bits.dtype, out=bits)  # True -> -1, False -> 0
-    np.bitwise_and(_int_view(values), bits, out=bits)
-    return out
-
-
-def zero_where(zero: np.ndarray, values) -> np.ndarray:
-    """``np.where(zero, 0, values)`` in ``values``' dtype; branch-free (as :func:`keep_where`) when ``values`` is a
-    float array of ``zero``'s shape, plain ``np.where`` otherwise (broadcasting, integer or scalar values)."""
-    values = np.asarray(values)
-    if values.shape != zero.shape or values.dtype.kind != "f":
-        return np.where(zero, 0, values).astype(values.dtype, copy=False)
-    out = np.empty_like(values)
-    bits = _int_view(out)
-    np.subtract(zero.view(np.uint8), 1, dtype=bits.dtype, out=bits)  # True -> 0, False -> -1
-    np.bitwise_and(_int_view(values), bits, out=bits)
-    return out
-
-
-# --- reductions ------------------------------------------------------------------------------------------------
-
-def column_sums(d2: np.ndarray) -> np.ndarray:
-    """``d2.sum(axis=0)`` of an (M, K) matrix, shape (K,), as a BLAS product with a ones vector: about 10x faster
-    for the tall, narrow matrices of convolution backward (the order of the additions differs)."""
-    return np.ones(d2.shape[0], dtype=d2.dtype) @ d2
-
-
-def channel_sums(a: np.ndarray) -> np.ndarray:
-    """Sums over every axis but axis 1 of an (A, D) or (A, D, B) array, shape (D,), as BLAS products with ones."""
-    if a.ndim == 2 or a.shape[2] == 1:
-        return column_sums(a.reshape(a.shape[0], a.shape[1]))
-    return column_sums(a @ np.ones(a.shape[2], dtype=a.dtype))
-
-
-# --- batch normalisation ---------------------------------------------------------------------------------------
-
-ROW_ELEMENTS = 8192  # per_channel: the shortest run of elements it hands NumPy's inner loop at once
-
-
-def per_channel(op: np.ufunc, a: np.ndarray, v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``op(a, v[:, None])`` for a of shape (A, D, B) (or ``op(a, v)`` for (M, D)) and one value per channel,
-    v (D,) or (D, 1); into ``out`` (a's shape) if given.
-
-    Broadcast, NumPy calls its inner loop once per run of B equal values: A*D calls (1,600 for a (100, 16, 784)
-    batch) at ~0.35 us each, as long as the arithmetic itself. Here v is laid out once as the period of a's memory
-    (each value repeated B times, the whole repeated k times when that is short), so one call covers k*D*B
-    elements. The same operation on the same pairs of numbers: the same bits, dtype and promotion as broadcasting.
-    A non-contiguous a or out is broadcast as usual.
-    """
-    shape3 = a.shape if a.ndim == 3 else (a.shape[0], a.shape[1], 1)
-    n_rows, d, b = shape3
-    v = np.asarray(v).reshape(d)
-    contiguous = a.flags.c_contiguous and (out is None or out.flags.c_contiguous)
-    if not contiguous:
-        return op(a, v.reshape(d, 1) if a.ndim == 3 else v, out=out)
-    period = d * b
-    k = max(1, min(n_rows, ROW_ELEMENTS // max(period, 1)))
-    while n_rows % k:  # the largest k <= ROW_ELEMENTS / period dividing the rows
-        k -= 1
-    row = np.tile(np.repeat(v, b), k)
-    flat_shape = (n_rows // k, k * period)
-    result = op(a.reshape(flat_shape), row, out=None if out is None else out.reshape(flat_shape))
-    return result.reshape(a.shape) if out is None else out
-
-
-def scale_shift(xn: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """``gamma * xn + beta`` for xn (M, D) or (A, D, B) and gamma, beta (D,) or (D, 1): two passes, one new array."""
-    out = per_channel(np.multiply, xn, gamma)
-    return per_channel(np.add, out, beta, out=out)
-
-
-def batchnorm_dx(dout: np.ndarray, xn: np.ndarray, gamma_over_std: np.ndarray, dbeta: np.ndarray,
-                 dgamma: np.ndarray) -> np.ndarray:
-    """Batch-norm input gradient (M, D) or (A, D, B) (M = A*B): (gamma/std) * (dout - (dbeta + xn * dgamma) / M).
-
-    The book's chain (dxn, dxc, dstd, dvar, dmu) in closed form: with dxn = gamma * dout, mean(dxn) =
-    gamma * dbeta / M and mean(dxn * xn) = gamma * dgamma / M, so dx = (dxn - mean(dxn) - xn * mean(dxn * xn))
-    / std. dout, xn (M, D); gamma_over_std, dbeta = sum(dout), dgamma = sum(xn * dout) (D,) (for (A, D, B)
-    arrays: (D, 1)). Four passes over one new array. Specification: ``common.reference.batchnorm_backward_naive``.
-    """
-    m = dout.size // dout.shape[1]
-    dx = per_channel(np.multiply, xn, dgamma / m)
-    per_channel(np.add, dx, dbeta / m, out=dx)
-    np.subtract(dout, dx, out=dx)
-    return per_channel(np.multiply, dx, gamma_over_std, out=dx)
 
 
 # --- scratch memory -------------------------------------------------------------------------------------------
@@ -194,14 +100,14 @@ def _images_per_chunk(n: int, rows_per_image: int, row_bytes: int) -> int:
     return max(1, min(n, CHUNK_BYTES // max(1, rows_per_image * row_bytes)))
 
 
-def _padded_nhwc(x: np.ndarray, pad: int, work: Workspace) -> np.ndarray:
+def _padded_nhwc(x: np.ndarray, pad: int, work: Workspace, tag: str = "x") -> np.ndarray:
     """x (N, C, H, W) as a C-contiguous channels-last (N, H + 2*pad, W + 2*pad, C) array with a zero border:
-    ``x``'s own memory when it already is channels-last and pad is 0, else a kept buffer."""
+    ``x``'s own memory when it already is channels-last and pad is 0, else the kept buffer ``tag + "pad"``."""
     n, c, h, w = x.shape
     x_nhwc = x.transpose(0, 2, 3, 1)  # (N, H, W, C) view
     if not pad:
         return np.ascontiguousarray(x_nhwc)
-    xp = work.get("xpad", (n, h + 2 * pad, w + 2 * pad, c), x.dtype)
+    xp = work.get(f"{tag}pad", (n, h + 2 * pad, w + 2 * pad, c), x.dtype)
     xp[:, pad:pad + h, pad:pad + w, :] = x_nhwc  # the border stays 0
     return xp
 
@@ -217,19 +123,29 @@ def _chunks(n: int, oh: int, ow: int, row_bytes: int):
 
 
 def _chunk_col(xp: np.ndarray, n0: int, m: int, fh: int, fw: int, stride: int, oh: int, ow: int,
-               work: Workspace, suffix: str) -> np.ndarray:
+               work: Workspace, suffix: str, tag: str = "") -> np.ndarray:
     """The column matrix of images n0 .. n0+m-1 of the padded channels-last xp, (m*OH*OW, FH*FW*C), built by
     :func:`im2col_nhwc` into a kept buffer (column-major when C is 1), so it is still in cache when used."""
     c = xp.shape[3]
     order = "F" if c == 1 else "C"
-    col = work.get(f"col{suffix}", (m * oh * ow, fh * fw * c), xp.dtype, order=order)
+    col = work.get(f"{tag}col{suffix}", (m * oh * ow, fh * fw * c), xp.dtype, order=order)
     return im2col_nhwc(xp[n0:n0 + m], fh, fw, stride, out=col)
 
 
-def _col_chunks(xp: np.ndarray, fh: int, fw: int, stride: int, oh: int, ow: int, work: Workspace):
+def _col_chunks(xp: np.ndarray, fh: int, fw: int, stride: int, oh: int, ow: int, work: Workspace,
+                tag: str = ""):
     """For each chunk of images: (row slice of the full column matrix, the chunk's column matrix)."""
     for n0, m, rows, suffix in _chunks(xp.shape[0], oh, ow, fh * fw * xp.shape[3] * xp.itemsize):
-        yield rows, _chunk_col(xp, n0, m, fh, fw, stride, oh, ow, work, suffix)
+        yield rows, _chunk_col(xp, n0, m, fh, fw, stride, oh, ow, work, suffix, tag)
+
+
+def _conv_products(xp: np.ndarray, w_col: np.ndarray, fh: int, fw: int, stride: int, oh: int, ow: int,
+                   work: Workspace, tag: str = "") -> np.ndarray:
+    """im2col of the padded channels-last xp times w_col (FH*FW*C, FN), chunk by chunk: (N*OH*OW, FN) rows."""
+    out = np.empty((xp.shape[0] * oh * ow, w_col.shape[1]), dtype=xp.dtype)
+    for rows, col in _col_chunks(xp, fh, fw, stride, oh, ow, work, tag):
+        np.matmul(col, w_col, out=out[rows])
+    return out
 
 
 def conv_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int, pad: int, work: Workspace) -> np.ndarray:
@@ -246,12 +162,8 @@ def conv_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int, pad: 
     n, _, h, w = x.shape
     oh, ow = conv_output_size(h, fh, stride, pad), conv_output_size(w, fw, stride, pad)
     xp = _padded_nhwc(x, pad, work)
-    w_col = _filters_nhwc(W)  # (FH*FW*C, FN)
-    bias = b.reshape(-1)
-    out = np.empty((n * oh * ow, fn), dtype=x.dtype)
-    for rows, col in _col_chunks(xp, fh, fw, stride, oh, ow, work):
-        np.matmul(col, w_col, out=out[rows])
-        out[rows] += bias
+    out = _conv_products(xp, _filters_nhwc(W), fh, fw, stride, oh, ow, work)  # (N*OH*OW, FN)
+    per_channel(np.add, out, b, out=out)
     work.saved["xp"] = xp
     return out.reshape(n, oh, ow, fn).transpose(0, 3, 1, 2)
 
@@ -280,6 +192,9 @@ def conv_backward(dout: np.ndarray, x_shape: tuple[int, ...], W: np.ndarray, str
     w_col = _filters_nhwc(W)  # (FH*FW*C, FN)
     w_off = np.ascontiguousarray(W.transpose(2, 3, 0, 1))  # (FH, FW, FN, C): W[:, :, p, q] per offset
     dw_col = np.zeros(w_col.shape, dtype=dout.dtype) if need_dw else None
+    dx = None
+    if need_dx and stride == 1 and fh == fw and pad < fh and fn <= c:
+        dx, need_dx = _dx_by_flipped_filters(dout, W, pad, work), False
     dxp = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=dout.dtype) if need_dx else None
     for n0, m, rows, suffix in _chunks(n, oh, ow, fh * fw * c * dout.itemsize):
         d_k = d2[rows]  # (rows, FN)
@@ -298,11 +213,30 @@ def conv_backward(dout: np.ndarray, x_shape: tuple[int, ...], W: np.ndarray, str
                 else:
                     plane = np.matmul(d_k, w_off[i, j], out=part).reshape(m, oh, ow, c)
                 dx_k[:, offset_slice(i, oh, stride), offset_slice(j, ow, stride), :] += plane
-    dx = None if dxp is None else dxp[:, pad:pad + h, pad:pad + w, :].transpose(0, 3, 1, 2)
+    if dxp is not None:
+        dx = dxp[:, pad:pad + h, pad:pad + w, :].transpose(0, 3, 1, 2)
     if not need_dw:
         return dx, None, db
     dW = np.ascontiguousarray(dw_col.reshape(fh, fw, c, fn).transpose(3, 2, 0, 1))  # (FN, C, FH, FW)
     return dx, dW, db
+
+
+def _dx_by_flipped_filters(dout: np.ndarray, W: np.ndarray, pad: int, work: Workspace) -> np.ndarray:
+    """dx (N, C, H, W) of a stride-1 convolution with square filters and pad < FH, as a convolution itself.
+
+    dx[n, c, y, x] = sum_{f, p, q} dout[n, f, y + pad - p, x + pad - q] * W[f, c, p, q] (out-of-range dout is 0)
+    is a stride-1 convolution of dout, padded by FH - 1 - pad, with the filters flipped in both axes and the
+    roles of C and FN swapped: one im2col product of K = FH*FW*FN per chunk (the same kernel as the forward)
+    instead of FH*FW products of K = FN each followed by a strided add into dx. Faster when FN <= C (measured
+    on DeepConvNet's 16->16, 32->32 and 64->64 layers); the sums run in another order than col2im's.
+    """
+    fn, c, fh, fw = W.shape
+    n, _, oh, ow = dout.shape
+    h, w = oh + fh - 1 - 2 * pad, ow + fw - 1 - 2 * pad
+    w_col = W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(fh * fw * fn, c)  # rows in (p, q, f) order
+    dp = _padded_nhwc(dout, fh - 1 - pad, work, tag="d")
+    dx = _conv_products(dp, w_col, fh, fw, 1, h, w, work, tag="d")
+    return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
 
 def deconv_backward(dout: np.ndarray, x: np.ndarray, W: np.ndarray, stride: int, pad: int,

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from common import kernels
-from common.layers import Convolution, Pooling, Relu
+from common.layers import Convolution, Pooling
 from common.reference import (
-    batchnorm_backward_naive,
     conv2d_backward_naive,
     conv2d_naive,
     max_pool_backward_naive,
@@ -152,7 +151,8 @@ def test_convolution_matches_reference(rng, layout, c, fn, kernel, stride, pad, 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("chunk", CHUNKS)
-@pytest.mark.parametrize("c, fn, kernel, stride, pad", [(1, 4, (3, 3), 1, 1), (3, 2, (2, 3), 2, 2), (4, 6, (3, 1), 1, 0)])
+@pytest.mark.parametrize("c, fn, kernel, stride, pad", [(1, 4, (3, 3), 1, 1), (3, 2, (2, 3), 2, 2), (4, 6, (3, 1), 1, 0),
+                                                   (4, 4, (3, 3), 1, 1), (6, 2, (5, 5), 1, 2), (3, 3, (3, 3), 1, 0)])
 def test_conv_kernels_match_the_loops_in_every_chunking(rng, monkeypatch, dtype, chunk, c, fn, kernel, stride, pad):
     """conv_forward / conv_backward against conv2d_naive / conv2d_backward_naive, with the batch of 5 images
     processed in one chunk, one image at a time, or two at a time with a smaller last chunk."""
@@ -174,6 +174,33 @@ def test_conv_kernels_match_the_loops_in_every_chunking(rng, monkeypatch, dtype,
         _close(got, expected, dtype, scale=5)
 
 
+@pytest.mark.parametrize("c, fn, kernel, stride, pad, flipped", [
+    ((4, 4, (3, 3), 1, 1, True)), ((6, 2, (5, 5), 1, 0, True)), ((3, 3, (1, 1), 1, 0, True)),
+    ((4, 5, (3, 3), 1, 1, False)), ((4, 4, (3, 3), 2, 1, False)), ((4, 4, (3, 2), 1, 1, False)),
+    ((4, 4, (3, 3), 1, 3, False)),
+])
+def test_stride_1_dx_is_a_convolution_with_flipped_filters_when_fn_le_c(rng, monkeypatch, c, fn, kernel, stride, pad,
+                                                                        flipped):
+    """Stride 1, square filters, pad < FH and FN <= C take the flipped-filter route (spied), the rest col2im by
+    offsets; both give the loops' dx, in float32 and float64, also with dout not channels-last."""
+    calls = []
+    real = kernels._dx_by_flipped_filters
+    monkeypatch.setattr(kernels, "_dx_by_flipped_filters", lambda *a: calls.append(1) or real(*a))
+    for dtype in (np.float32, np.float64):
+        W = rng.standard_normal((fn, c) + kernel).astype(dtype)
+        x = _channels_last(rng.standard_normal((3, c, 7, 6)).astype(dtype))
+        work = kernels.Workspace()
+        out = kernels.conv_forward(x, W, np.zeros(fn, dtype), stride, pad, work)
+        for dout in (_channels_last(rng.standard_normal(out.shape).astype(dtype)),
+                     rng.standard_normal(out.shape).astype(dtype)):
+            dx, dW, _ = kernels.conv_backward(dout, x.shape, W, stride, pad, work)
+            e_dx, e_dW, _ = conv2d_backward_naive(x, W, dout, stride, pad)
+            assert dx.dtype == dtype and dx.shape == x.shape
+            _close(dx, e_dx, dtype, scale=5)
+            _close(dW, e_dW, dtype, scale=5)
+    assert len(calls) == (4 if flipped else 0)
+
+
 @pytest.mark.parametrize("c, fn, kernel, stride, pad", [(1, 5, (5, 5), 1, 0), (3, 4, (3, 3), 2, 1)])
 def test_convolution_without_input_grad_sets_the_same_dW_db_and_returns_none(rng, c, fn, kernel, stride, pad):
     """input_grad=False (a network's first layer): backward returns None and dW, db are the loops' values."""
@@ -192,15 +219,17 @@ def test_convolution_without_input_grad_sets_the_same_dW_db_and_returns_none(rng
     _close(dx, conv2d_backward_naive(x, W, dout, stride, pad)[0], np.float64)
 
 
-def test_convolution_keeps_a_bounded_set_of_buffers_whatever_the_batch_sizes(rng, monkeypatch):
+@pytest.mark.parametrize("fn, names", [(4, ["col", "col_tail", "part", "part_tail", "xpad"]),  # dx by offsets
+                                       (2, ["col", "col_tail", "dcol", "dcol_tail", "dpad", "xpad"])])  # flipped
+def test_convolution_keeps_a_bounded_set_of_buffers_whatever_the_batch_sizes(rng, monkeypatch, fn, names):
     """Chunks of 4 images; batches of 1 to 11 images give tails of every size, yet the layer keeps one full-chunk
     and one tail buffer per name, not one per size."""
     monkeypatch.setattr(kernels, "CHUNK_BYTES", _chunk_bytes(4, 6, 6, 3 * 9, 8))
-    layer = Convolution(rng.standard_normal((2, 3, 3, 3)), np.zeros(2), stride=1, pad=1)
+    layer = Convolution(rng.standard_normal((fn, 3, 3, 3)), np.zeros(fn), stride=1, pad=1)
     for n in range(1, 12):
         x = rng.standard_normal((n, 3, 6, 6))
         layer.backward(rng.standard_normal(layer.forward(x).shape))
-    assert sorted(layer._work.buffers) == ["col", "col_tail", "part", "part_tail", "xpad"]
+    assert sorted(layer._work.buffers) == names
 
 
 def test_convolution_book_matrices_and_buffer_reuse(rng):
@@ -294,83 +323,3 @@ def test_pooling_ties_go_to_first_maximum(rng, stride, pad):
     dx = layer.backward(dout)
     np.testing.assert_allclose(dx, max_pool_backward_naive(x, dout, *window, stride, pad), rtol=1e-12)
     np.testing.assert_allclose(dx.sum(), dout.sum(), rtol=1e-12)  # one recipient per window
-
-
-# --------------------------------------------------------------------------------------------------------
-# ReLU and batch normalisation
-# --------------------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_relu_backward_is_exactly_np_where(rng, dtype):
-    """The branch-free backward gives np.where(x <= 0, 0, dout) bit for bit, NaN and inf included."""
-    x = _channels_last(rng.standard_normal((2, 3, 4, 5)).astype(dtype))
-    dout = rng.standard_normal(x.shape).astype(dtype)
-    dout.flat[:6] = [np.nan, np.inf, -np.inf, -0.0, np.nan, -np.inf]
-    layer = Relu()
-    layer.forward(x)
-    dx = layer.backward(dout)
-    expected = np.where(x <= 0, 0, dout).astype(dtype)
-    assert dx.dtype == dtype
-    np.testing.assert_array_equal(dx, expected)
-    assert np.array_equal(np.signbit(dx), np.signbit(expected))
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batchnorm_dx_is_the_books_chain(rng, dtype):
-    m, d = 50, 6
-    x = (rng.standard_normal((m, d)) * 3 + 1).astype(dtype)
-    gamma = rng.uniform(0.5, 1.5, d).astype(dtype)
-    dout = rng.standard_normal((m, d)).astype(dtype)
-    eps = 1e-6
-    xn = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
-    std = np.sqrt(x.var(axis=0) + eps)
-    dbeta, dgamma = kernels.column_sums(dout), kernels.column_sums(xn * dout)
-    dx = kernels.batchnorm_dx(dout, xn, gamma / std, dbeta, dgamma)
-    expected_dx, expected_dgamma, expected_dbeta = batchnorm_backward_naive(x.astype(np.float64),
-                                                                            gamma.astype(np.float64),
-                                                                            dout.astype(np.float64), eps)
-    assert dx.dtype == dtype
-    _close(dx, expected_dx, dtype, scale=20)
-    _close(dgamma, expected_dgamma, dtype, scale=20)
-    _close(dbeta, expected_dbeta, dtype, scale=20)
-    _close(kernels.scale_shift(xn, gamma, gamma), gamma * xn + gamma, dtype)
-
-
-@pytest.mark.parametrize("shape", [(100, 16, 784), (7, 3, 5), (13, 5, 1), (78400 // 49, 16, 1), (12, 4),
-                                   (1, 3, 1), (0, 4, 2), (5, 1, 9)])
-@pytest.mark.parametrize("op", [np.subtract, np.true_divide, np.multiply, np.add])
-@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float64, np.float64), (np.float32, np.float64)])
-def test_per_channel_is_broadcasting_bit_for_bit(rng, shape, op, dtypes):
-    """Whole-row calls give exactly the broadcast result (bits, dtype, promotion), new, into out, or in place."""
-    a = rng.standard_normal(shape).astype(dtypes[0])
-    v = rng.uniform(0.5, 2.0, shape[1]).astype(dtypes[1])
-    v_b = v.reshape(-1, 1) if len(shape) == 3 else v
-    expected = op(a, v_b)
-    got = kernels.per_channel(op, a, v)
-    assert got.shape == a.shape and got.dtype == expected.dtype
-    np.testing.assert_array_equal(got, expected)
-    if expected.dtype == a.dtype:
-        inplace = a.copy()
-        assert kernels.per_channel(op, inplace, v.reshape(-1, 1), out=inplace) is inplace
-        np.testing.assert_array_equal(inplace, expected)
-
-
-def test_per_channel_rows_are_whole_periods_for_awkward_row_counts(rng, monkeypatch):
-    """Row counts with no convenient divisor (a prime, one row) still line the repeated vector up with channels."""
-    monkeypatch.setattr(kernels, "ROW_ELEMENTS", 40)
-    for rows in (1, 2, 6, 7, 9, 97):
-        a = rng.standard_normal((rows, 3, 2))
-        v = np.array([1.0, 10.0, 100.0])
-        np.testing.assert_array_equal(kernels.per_channel(np.multiply, a, v), a * v[:, None])
-
-
-def test_per_channel_non_contiguous_arrays_are_broadcast(rng):
-    a = rng.standard_normal((6, 4, 10))[:, :, ::2]
-    v = rng.standard_normal(4)
-    np.testing.assert_array_equal(kernels.per_channel(np.subtract, a, v), a - v[:, None])
-    out = np.empty((5, 4, 6))[:, :, ::2]
-    b = rng.standard_normal((5, 4, 3))
-    kernels.per_channel(np.add, b, v, out=out)
-    np.testing.assert_array_equal(out, b + v[:, None])
-    m = rng.standard_normal((8, 6))[:, ::2]
-    np.testing.assert_array_equal(kernels.per_channel(np.multiply, m, v[:3]), m * v[:3])

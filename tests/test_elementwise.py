@@ -1,0 +1,105 @@
+"""Element-wise kernels (common.elementwise): ReLU's branch-free backward and batch normalisation's passes,
+against np.where, the book's chain and plain broadcasting (bit for bit where the kernel promises it)."""
+
+import numpy as np
+import pytest
+
+from common import elementwise, kernels
+from common.layers import Relu
+from common.reference import batchnorm_backward_naive
+
+TOL = {np.float32: 2e-5, np.float64: 1e-11}
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(11)
+
+
+def _channels_last(a: np.ndarray) -> np.ndarray:
+    """The same (N, C, H, W) values stored channels-last (what a Convolution outputs)."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+def _close(actual, expected, dtype, scale: float = 1.0) -> None:
+    tol = TOL[dtype] * scale
+    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol)
+
+# --------------------------------------------------------------------------------------------------------
+# ReLU and batch normalisation
+# --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_is_exactly_np_where(rng, dtype):
+    """The branch-free backward gives np.where(x <= 0, 0, dout) bit for bit, NaN and inf included."""
+    x = _channels_last(rng.standard_normal((2, 3, 4, 5)).astype(dtype))
+    dout = rng.standard_normal(x.shape).astype(dtype)
+    dout.flat[:6] = [np.nan, np.inf, -np.inf, -0.0, np.nan, -np.inf]
+    layer = Relu()
+    layer.forward(x)
+    dx = layer.backward(dout)
+    expected = np.where(x <= 0, 0, dout).astype(dtype)
+    assert dx.dtype == dtype
+    np.testing.assert_array_equal(dx, expected)
+    assert np.array_equal(np.signbit(dx), np.signbit(expected))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batchnorm_dx_is_the_books_chain(rng, dtype):
+    m, d = 50, 6
+    x = (rng.standard_normal((m, d)) * 3 + 1).astype(dtype)
+    gamma = rng.uniform(0.5, 1.5, d).astype(dtype)
+    dout = rng.standard_normal((m, d)).astype(dtype)
+    eps = 1e-6
+    xn = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
+    std = np.sqrt(x.var(axis=0) + eps)
+    dbeta, dgamma = kernels.column_sums(dout), kernels.column_sums(xn * dout)
+    dx = kernels.batchnorm_dx(dout, xn, gamma / std, dbeta, dgamma)
+    expected_dx, expected_dgamma, expected_dbeta = batchnorm_backward_naive(x.astype(np.float64),
+                                                                            gamma.astype(np.float64),
+                                                                            dout.astype(np.float64), eps)
+    assert dx.dtype == dtype
+    _close(dx, expected_dx, dtype, scale=20)
+    _close(dgamma, expected_dgamma, dtype, scale=20)
+    _close(dbeta, expected_dbeta, dtype, scale=20)
+    _close(kernels.scale_shift(xn, gamma, gamma), gamma * xn + gamma, dtype)
+
+
+@pytest.mark.parametrize("shape", [(100, 16, 784), (7, 3, 5), (13, 5, 1), (78400 // 49, 16, 1), (12, 4),
+                                   (1, 3, 1), (0, 4, 2), (5, 1, 9)])
+@pytest.mark.parametrize("op", [np.subtract, np.true_divide, np.multiply, np.add])
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float64, np.float64), (np.float32, np.float64)])
+def test_per_channel_is_broadcasting_bit_for_bit(rng, shape, op, dtypes):
+    """Whole-row calls give exactly the broadcast result (bits, dtype, promotion), new, into out, or in place."""
+    a = rng.standard_normal(shape).astype(dtypes[0])
+    v = rng.uniform(0.5, 2.0, shape[1]).astype(dtypes[1])
+    v_b = v.reshape(-1, 1) if len(shape) == 3 else v
+    expected = op(a, v_b)
+    got = kernels.per_channel(op, a, v)
+    assert got.shape == a.shape and got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    if expected.dtype == a.dtype:
+        inplace = a.copy()
+        assert kernels.per_channel(op, inplace, v.reshape(-1, 1), out=inplace) is inplace
+        np.testing.assert_array_equal(inplace, expected)
+
+
+def test_per_channel_rows_are_whole_periods_for_awkward_row_counts(rng, monkeypatch):
+    """Row counts with no convenient divisor (a prime, one row) still line the repeated vector up with channels."""
+    monkeypatch.setattr(elementwise, "ROW_ELEMENTS", 40)
+    for rows in (1, 2, 6, 7, 9, 97):
+        a = rng.standard_normal((rows, 3, 2))
+        v = np.array([1.0, 10.0, 100.0])
+        np.testing.assert_array_equal(kernels.per_channel(np.multiply, a, v), a * v[:, None])
+
+
+def test_per_channel_non_contiguous_arrays_are_broadcast(rng):
+    a = rng.standard_normal((6, 4, 10))[:, :, ::2]
+    v = rng.standard_normal(4)
+    np.testing.assert_array_equal(kernels.per_channel(np.subtract, a, v), a - v[:, None])
+    out = np.empty((5, 4, 6))[:, :, ::2]
+    b = rng.standard_normal((5, 4, 3))
+    kernels.per_channel(np.add, b, v, out=out)
+    np.testing.assert_array_equal(out, b + v[:, None])
+    m = rng.standard_normal((8, 6))[:, ::2]
+    np.testing.assert_array_equal(kernels.per_channel(np.multiply, m, v[:3]), m * v[:3])
