@@ -3,12 +3,11 @@ against np.where, the book's chain and plain broadcasting (bit for bit where the
 
 import numpy as np
 import pytest
+from kernel_helpers import channels_last, close
 
 from common import elementwise, kernels
 from common.layers import Relu
 from common.reference import batchnorm_backward_naive
-
-TOL = {np.float32: 2e-5, np.float64: 1e-11}
 
 
 @pytest.fixture
@@ -16,14 +15,7 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(11)
 
 
-def _channels_last(a: np.ndarray) -> np.ndarray:
-    """The same (N, C, H, W) values stored channels-last (what a Convolution outputs)."""
-    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-
-
-def _close(actual, expected, dtype, scale: float = 1.0) -> None:
-    tol = TOL[dtype] * scale
-    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol)
+_channels_last, _close = channels_last, close
 
 # --------------------------------------------------------------------------------------------------------
 # ReLU and batch normalisation

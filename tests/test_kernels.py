@@ -8,6 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
+from kernel_helpers import channels_last, close
 
 from common import kernels
 from common.layers import Convolution, Pooling
@@ -19,25 +20,15 @@ from common.reference import (
 )
 from common.util import im2col
 
-TOL = {np.float32: 2e-5, np.float64: 1e-11}
-
 
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(7)
 
 
-def _channels_last(a: np.ndarray) -> np.ndarray:
-    """The same (N, C, H, W) values stored channels-last (what a Convolution outputs)."""
-    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-
+_channels_last, _close = channels_last, close
 
 LAYOUTS = {"nchw": lambda a: a, "channels_last": _channels_last}
-
-
-def _close(actual, expected, dtype, scale: float = 1.0) -> None:
-    tol = TOL[dtype] * scale
-    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol)
 
 
 # --------------------------------------------------------------------------------------------------------
