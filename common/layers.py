@@ -62,15 +62,24 @@ class Sigmoid:
         return dout * (1 - self.out) * self.out
 
 
+def _check_input_grad(layer: str, input_grad) -> bool:  # Affine's and Convolution's switch
+    if not isinstance(input_grad, (bool, np.bool_)):
+        raise TypeError(f"{layer} input_grad must be True or False, got {input_grad!r}")
+    return bool(input_grad)
+
+
 class Affine:
     """y = x W + b, with N-D input flattened to (N, D) and its shape restored in ``backward``.
 
     Args:
         W: (D, M) weights.  b: (M,) bias.
+        input_grad: False when no one needs dx (a network's first layer: its input is data, as with PyTorch's
+            ``requires_grad=False``): ``backward`` then sets dW, db only and returns None, a third less work.
     """
 
-    def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
+    def __init__(self, W: np.ndarray, b: np.ndarray, *, input_grad: bool = True) -> None:
         self.W, self.b = W, b
+        self.input_grad = _check_input_grad("Affine", input_grad)
         self.x: np.ndarray | None = None
         self.original_x_shape: tuple[int, ...] | None = None
         self.dW: np.ndarray | None = None
@@ -91,10 +100,12 @@ class Affine:
         out += self.b
         return out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """dout: (N, M). Sets dW (D, M) and db (M,); returns dx of the forward input's shape."""
+    def backward(self, dout: np.ndarray) -> np.ndarray | None:
+        """dout: (N, M). Sets dW (D, M), db (M,); returns dx of the input's shape (None if not input_grad)."""
         self.dW = self.x.T @ dout
         self.db = kernels.column_sums(dout)
+        if not self.input_grad:
+            return None
         return (dout @ self.W.T).reshape(self.original_x_shape)
 
 
@@ -324,9 +335,7 @@ class Convolution:
         if int(stride) != stride or stride < 1 or int(pad) != pad or pad < 0:
             raise ValueError(f"Convolution needs an int stride >= 1 and pad >= 0, got stride={stride!r}, pad={pad!r}")
         self.W, self.b, self.stride, self.pad = W, b, int(stride), int(pad)
-        if not isinstance(input_grad, (bool, np.bool_)):
-            raise TypeError(f"Convolution input_grad must be True or False, got {input_grad!r}")
-        self.input_grad = bool(input_grad)
+        self.input_grad = _check_input_grad("Convolution", input_grad)
         self.x: np.ndarray | None = None
         self.dW: np.ndarray | None = None
         self.db: np.ndarray | None = None

@@ -68,12 +68,12 @@ class MultiLayerNet(NetworkBase):
 
         self.layers: OrderedDict[str, object] = OrderedDict()
         for i in range(1, self.hidden_layer_num + 1):
-            self.layers[f"Affine{i}"] = Affine(self.params[f"W{i}"], self.params[f"b{i}"])
+            self.layers[f"Affine{i}"] = Affine(self.params[f"W{i}"], self.params[f"b{i}"], input_grad=i > 1)
             self._add_hidden_extras(i)
             self.layers[f"Activation_function{i}"] = activation_layer(activation)
             self._add_after_activation(i)
         last = self.hidden_layer_num + 1
-        self.layers[f"Affine{last}"] = Affine(self.params[f"W{last}"], self.params[f"b{last}"])
+        self.layers[f"Affine{last}"] = Affine(self.params[f"W{last}"], self.params[f"b{last}"], input_grad=last > 1)
         self.last_layer = SoftmaxWithLoss()
 
     # Hooks for MultiLayerNetExtend (batch normalization before the activation, dropout after it).

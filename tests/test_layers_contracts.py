@@ -334,3 +334,35 @@ def test_batchnorm_per_channel_any_memory_order_matches_the_books_chain(rng, x_c
     np.testing.assert_allclose(dx.transpose(0, 2, 3, 1).reshape(-1, c), dx_ref, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(layer.dgamma, dgamma_ref, rtol=1e-9)
     np.testing.assert_allclose(layer.dbeta, dbeta_ref, rtol=1e-9)
+
+
+def test_affine_without_input_grad_sets_the_same_dW_db_and_returns_none(rng):
+    """input_grad=False (a network's first layer): backward returns None, dW and db bit for bit the default's."""
+    W, b = rng.standard_normal((12, 5)), rng.standard_normal(5)
+    x, dout = rng.standard_normal((4, 3, 2, 2)), rng.standard_normal((4, 5))
+    full, no_dx = Affine(W, b), Affine(W, b, input_grad=False)
+    np.testing.assert_array_equal(full.forward(x), no_dx.forward(x))
+    dx = full.backward(dout)
+    assert dx.shape == x.shape and no_dx.backward(dout) is None
+    np.testing.assert_array_equal(no_dx.dW, full.dW)
+    np.testing.assert_array_equal(no_dx.db, full.db)
+    no_dx.input_grad = True  # switchable, as Convolution's
+    np.testing.assert_array_equal(no_dx.backward(dout), dx)
+    for bad in ("False", 0, None):
+        with pytest.raises(TypeError, match="Affine input_grad must be True or False"):
+            Affine(W, b, input_grad=bad)
+
+
+def test_first_affine_of_the_mlps_skips_dx_and_the_gradient_is_unchanged(rng):
+    """TwoLayerNet and MultiLayerNet build their first Affine without dx; the parameter gradients are bit for bit
+    those of the same network with every dx computed."""
+    from ch05_backprop.two_layer_net import TwoLayerNet
+    from common.multi_layer_net import MultiLayerNet
+
+    x, t = rng.standard_normal((6, 20)), np.array([0, 1, 2, 0, 1, 2])
+    for net in (TwoLayerNet(20, 8, 3, dtype=np.float64), MultiLayerNet(20, [8, 7], 3, dtype=np.float64)):
+        affines = [layer for layer in net.layers.values() if isinstance(layer, Affine)]
+        assert [a.input_grad for a in affines] == [False] + [True] * (len(affines) - 1)
+        fast = {k: v.copy() for k, v in net.gradient(x, t).items()}
+        affines[0].input_grad = True
+        np.testing.assert_equal(net.gradient(x, t), fast)
