@@ -70,17 +70,26 @@ def im2col_nhwc(xp: np.ndarray, filter_h: int, filter_w: int, stride: int = 1,
     kernel offset of every window, copied in runs of OW numbers, the faster order when C is 1.
     Specification: ``common.util.im2col`` with the columns reordered. Memory: N*OH*OW*FH*FW*C numbers.
     """
-    n, hp, wp, c = xp.shape
-    oh = conv_output_size(hp, filter_h, stride)
-    ow = conv_output_size(wp, filter_w, stride)
-    win = sliding_window_view(xp, (filter_h, filter_w), axis=(1, 2))  # (N, Hp-FH+1, Wp-FW+1, C, FH, FW) view
-    win = win[:, ::stride, ::stride].transpose(0, 1, 2, 4, 5, 3)  # (N, OH, OW, FH, FW, C) view
+    win = _windows(xp, filter_h, filter_w, stride)
     if out is None:
+        n, oh, ow, _, _, c = win.shape
         out = np.empty((n * oh * ow, filter_h * filter_w * c), dtype=xp.dtype)
+    return _copy_windows(win, out)
+
+
+def _windows(xp: np.ndarray, fh: int, fw: int, stride: int) -> np.ndarray:
+    """Every window of the padded channels-last xp as an (N, OH, OW, FH, FW, C) view (no copy)."""
+    win = sliding_window_view(xp, (fh, fw), axis=(1, 2))  # (N, Hp-FH+1, Wp-FW+1, C, FH, FW) view
+    return win[:, ::stride, ::stride].transpose(0, 1, 2, 4, 5, 3)
+
+
+def _copy_windows(win: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """win (N, OH, OW, FH, FW, C) copied into out (N*OH*OW, FH*FW*C), column by column if out is column-major."""
+    n, oh, ow, fh, fw, c = win.shape
     if out.flags.f_contiguous and not out.flags.c_contiguous:  # column-major: out.T is (FH*FW*C, N*OH*OW)
-        np.copyto(out.T.reshape(filter_h, filter_w, c, n, oh, ow), win.transpose(3, 4, 5, 0, 1, 2))
+        np.copyto(out.T.reshape(fh, fw, c, n, oh, ow), win.transpose(3, 4, 5, 0, 1, 2))
     else:
-        np.copyto(out.reshape(n, oh, ow, filter_h, filter_w, c), win)  # always a copy, never a view of xp
+        np.copyto(out.reshape(n, oh, ow, fh, fw, c), win)  # always a copy, never a view of xp
     return out
 
 
@@ -122,21 +131,22 @@ def _chunks(n: int, oh: int, ow: int, row_bytes: int):
         yield n0, m, slice(n0 * oh * ow, (n0 + m) * oh * ow), "" if m == step else "_tail"
 
 
-def _chunk_col(xp: np.ndarray, n0: int, m: int, fh: int, fw: int, stride: int, oh: int, ow: int,
-               work: Workspace, suffix: str, tag: str = "") -> np.ndarray:
-    """The column matrix of images n0 .. n0+m-1 of the padded channels-last xp, (m*OH*OW, FH*FW*C), built by
-    :func:`im2col_nhwc` into a kept buffer (column-major when C is 1), so it is still in cache when used."""
-    c = xp.shape[3]
+def _chunk_col(win: np.ndarray, n0: int, m: int, work: Workspace, suffix: str, tag: str = "") -> np.ndarray:
+    """The column matrix of images n0 .. n0+m-1 of the window view ``win`` (:func:`_windows`, made once per call,
+    not per chunk), (m*OH*OW, FH*FW*C), copied into a kept buffer (column-major when C is 1), so it is still in
+    cache when used."""
+    _, oh, ow, fh, fw, c = win.shape
     order = "F" if c == 1 else "C"
-    col = work.get(f"{tag}col{suffix}", (m * oh * ow, fh * fw * c), xp.dtype, order=order)
-    return im2col_nhwc(xp[n0:n0 + m], fh, fw, stride, out=col)
+    col = work.get(f"{tag}col{suffix}", (m * oh * ow, fh * fw * c), win.dtype, order=order)
+    return _copy_windows(win[n0:n0 + m], col)
 
 
 def _col_chunks(xp: np.ndarray, fh: int, fw: int, stride: int, oh: int, ow: int, work: Workspace,
                 tag: str = ""):
     """For each chunk of images: (row slice of the full column matrix, the chunk's column matrix)."""
+    win = _windows(xp, fh, fw, stride)
     for n0, m, rows, suffix in _chunks(xp.shape[0], oh, ow, fh * fw * xp.shape[3] * xp.itemsize):
-        yield rows, _chunk_col(xp, n0, m, fh, fw, stride, oh, ow, work, suffix, tag)
+        yield rows, _chunk_col(win, n0, m, work, suffix, tag)
 
 
 def _conv_products(xp: np.ndarray, w_col: np.ndarray, fh: int, fw: int, stride: int, oh: int, ow: int,
@@ -196,10 +206,11 @@ def conv_backward(dout: np.ndarray, x_shape: tuple[int, ...], W: np.ndarray, str
     if need_dx and stride == 1 and fh == fw and pad < fh and fn <= c:
         dx, need_dx = _dx_by_flipped_filters(dout, W, pad, work), False
     dxp = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=dout.dtype) if need_dx else None
+    win = _windows(work.saved["xp"], fh, fw, stride) if need_dw else None
     for n0, m, rows, suffix in _chunks(n, oh, ow, fh * fw * c * dout.itemsize):
         d_k = d2[rows]  # (rows, FN)
         if need_dw:
-            dw_col += _chunk_col(work.saved["xp"], n0, m, fh, fw, stride, oh, ow, work, suffix).T @ d_k
+            dw_col += _chunk_col(win, n0, m, work, suffix).T @ d_k
         if not need_dx:
             continue
         dx_k = dxp[n0:n0 + m]  # (m, Hp, Wp, C)
