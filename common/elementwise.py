@@ -1,6 +1,7 @@
 """Element-wise and reduction kernels behind :mod:`common.layers` (re-exported by :mod:`common.kernels`): the
 same numbers as the plain NumPy expressions they replace, computed with fewer passes or fewer inner-loop calls.
-``tests/test_kernels.py`` checks each against its one-line specification, bit for bit where it says so.
+``tests/test_kernels.py`` and ``tests/test_elementwise.py`` check each against its one-line specification, bit for
+bit where it says so.
 """
 
 from __future__ import annotations
