@@ -50,7 +50,7 @@ class TwoLayerNet(NetworkBase):
         }
         self.dtype = np.dtype(dtype)
         self.layers: OrderedDict[str, object] = OrderedDict()
-        # the input is data: Affine1 skips dx, whose product would be a third of the backward pass
+        # the input is data: Affine1 skips dx, half of its backward products
         self.layers["Affine1"] = Affine(self.params["W1"], self.params["b1"], input_grad=False)
         self.layers["Relu1"] = Relu()
         self.layers["Affine2"] = Affine(self.params["W2"], self.params["b2"])

@@ -74,7 +74,7 @@ class Affine:
     Args:
         W: (D, M) weights.  b: (M,) bias.
         input_grad: False when no one needs dx (a network's first layer: its input is data, as with PyTorch's
-            ``requires_grad=False``): ``backward`` then sets dW, db only and returns None, a third less work.
+            ``requires_grad=False``): ``backward`` then sets dW, db only and returns None, half its products.
     """
 
     def __init__(self, W: np.ndarray, b: np.ndarray, *, input_grad: bool = True) -> None:
