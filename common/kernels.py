@@ -16,6 +16,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from common.elementwise import (
     batchnorm_dx,
+    batchnorm_forward,
+    channel_dots,
     channel_sums,
     column_sums,
     keep_where,
@@ -26,7 +28,8 @@ from common.elementwise import (
 from common.util import conv_output_size, pad_hw
 
 __all__ = [  # the element-wise kernels live in common.elementwise and are re-exported here
-    "keep_where", "zero_where", "column_sums", "channel_sums", "per_channel", "scale_shift", "batchnorm_dx",
+    "keep_where", "zero_where", "column_sums", "channel_sums", "channel_dots", "per_channel", "scale_shift",
+    "batchnorm_forward", "batchnorm_dx",
     "Workspace", "offset_slice", "im2col_nhwc", "conv_forward", "conv_backward", "deconv_backward",
     "max_pool_forward", "max_pool_backward",
 ]

@@ -271,18 +271,15 @@ class BatchNormalization:
             m = x3.shape[0] * x3.shape[2]
             if m == 0:
                 raise ValueError(f"BatchNormalization needs at least one sample to train, got input {x.shape}")
-            mu = kernels.channel_sums(x3) / m
-            xc = kernels.per_channel(np.subtract, x3, mu)
-            var = kernels.channel_sums(xc * xc) / m
-            std = np.sqrt(var + self.eps)
-            xn = kernels.per_channel(np.true_divide, xc, std)
-            self.batch_size, self.xc, self.xn, self.std = m, xc, xn, std
+            keep = self.xc if self.xc is not None and self.xc.shape == x3.shape and self.xc.dtype == x3.dtype else None
+            y, xc, mu, var, std = kernels.batchnorm_forward(x3, gamma, beta, self.eps, keep)
+            self.batch_size, self.xc, self.xn, self.std = m, xc, None, std
             self._update_running(mu, var)
-        else:
-            std = np.sqrt(self.running_var + self.eps).astype(x3.dtype, copy=False)
-            xn = kernels.per_channel(np.subtract, x3, self.running_mean.astype(x3.dtype, copy=False))
-            kernels.per_channel(np.true_divide, xn, std, out=xn)
-            self.batch_size, self.xc, self.xn, self.std = None, None, xn, std
+            return self._from_3d(y)
+        std = np.sqrt(self.running_var + self.eps).astype(x3.dtype, copy=False)
+        xn = kernels.per_channel(np.subtract, x3, self.running_mean.astype(x3.dtype, copy=False))
+        kernels.per_channel(np.true_divide, xn, std, out=xn)
+        self.batch_size, self.xc, self.xn, self.std = None, None, xn, std
         return self._from_3d(kernels.scale_shift(xn, gamma, beta))
 
     def _update_running(self, mu: np.ndarray, var: np.ndarray) -> None:
@@ -297,13 +294,14 @@ class BatchNormalization:
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout of the forward output's shape -> dx; sets dgamma and dbeta (gamma's shape)."""
         d3 = self._to_3d(dout, self.channels_last)  # the forward's (A, D, B) layout
-        gamma_over_std = (self.gamma.reshape(-1) / self.std)[:, None]
+        gamma = self.gamma.reshape(-1)
         self.dbeta = kernels.channel_sums(d3).reshape(self.beta.shape)
-        self.dgamma = kernels.channel_sums(self.xn * d3).reshape(self.gamma.shape)
         if self.batch_size is None:  # after a test-mode forward the statistics are constants
-            return self._from_3d(kernels.per_channel(np.multiply, d3, gamma_over_std))
-        # dx = (dxn - mean(dxn) - xn * mean(dxn * xn)) / std, with dxn = gamma * dout
-        dx = kernels.batchnorm_dx(d3, self.xn, gamma_over_std, self.dbeta.reshape(-1, 1), self.dgamma.reshape(-1, 1))
+            self.dgamma = kernels.channel_dots(self.xn, d3).reshape(self.gamma.shape)
+            return self._from_3d(kernels.per_channel(np.multiply, d3, gamma / self.std))
+        dgamma = kernels.channel_dots(self.xc, d3) / self.std  # sum(xn * dout)
+        self.dgamma = dgamma.reshape(self.gamma.shape)
+        dx = kernels.batchnorm_dx(d3, self.xc, self.std, gamma, self.dbeta.reshape(-1), dgamma)
         return self._from_3d(dx)
 
 

@@ -37,24 +37,59 @@ def test_relu_backward_is_exactly_np_where(rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batchnorm_dx_is_the_books_chain(rng, dtype):
-    m, d = 50, 6
+@pytest.mark.parametrize("layout", ["2d", "3d"])
+def test_batchnorm_dx_is_the_books_chain(rng, dtype, layout):
+    m, d = 60, 6
     x = (rng.standard_normal((m, d)) * 3 + 1).astype(dtype)
     gamma = rng.uniform(0.5, 1.5, d).astype(dtype)
     dout = rng.standard_normal((m, d)).astype(dtype)
     eps = 1e-6
-    xn = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
-    std = np.sqrt(x.var(axis=0) + eps)
-    dbeta, dgamma = kernels.column_sums(dout), kernels.column_sums(xn * dout)
-    dx = kernels.batchnorm_dx(dout, xn, gamma / std, dbeta, dgamma)
+    std = np.sqrt(x.var(axis=0) + eps).astype(dtype)
+    xc = x - x.mean(axis=0)
+    # the same numbers as (A, D, B) = (5, D, 12) arrays: channel c of row a holds x[12a:12a+12, c]
+    to3 = (lambda a: np.ascontiguousarray(a.reshape(5, 12, d).transpose(0, 2, 1))) if layout == "3d" else (lambda a: a)
+    dbeta = kernels.channel_sums(to3(dout))
+    dgamma = kernels.channel_dots(to3(xc), to3(dout)) / std
+    dx = kernels.batchnorm_dx(to3(dout), to3(xc), std, gamma, dbeta, dgamma)
+    if layout == "3d":
+        dx = dx.transpose(0, 2, 1).reshape(m, d)
     expected_dx, expected_dgamma, expected_dbeta = batchnorm_backward_naive(x.astype(np.float64),
                                                                             gamma.astype(np.float64),
                                                                             dout.astype(np.float64), eps)
-    assert dx.dtype == dtype
+    assert dx.dtype == dtype and dx.shape == (m, d)
     _close(dx, expected_dx, dtype, scale=20)
     _close(dgamma, expected_dgamma, dtype, scale=20)
     _close(dbeta, expected_dbeta, dtype, scale=20)
+    xn = xc / std
     _close(kernels.scale_shift(xn, gamma, gamma), gamma * xn + gamma, dtype)
+
+
+@pytest.mark.parametrize("shape", [(100, 16, 784), (7, 3, 5), (13, 5, 1), (600, 3, 1), (512, 2, 1), (255, 4),
+                                   (256, 4), (1000, 7), (1, 3, 1), (0, 4, 2), (0, 3), (5, 1, 9)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_dots_are_sums_of_products(rng, shape, dtype):
+    """channel_dots(a, b) == the float64 sums of a * b over every axis but 1, for 3-D and 2-D pairs, row counts
+    below, at and between whole blocks, and empty ones."""
+    a = rng.standard_normal(shape).astype(dtype)
+    b = rng.standard_normal(shape).astype(dtype)
+    axes = (0, 2) if len(shape) == 3 else (0,)
+    expected = (a.astype(np.float64) * b).sum(axis=axes)
+    got = kernels.channel_dots(a, b)
+    assert got.shape == (shape[1],) and got.dtype == dtype
+    _close(got, expected, dtype, scale=10)
+    np.testing.assert_allclose(kernels.channel_dots(a[::-1], b[::-1]), got, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("layout", ["rows", "channels_last"])
+def test_channel_dots_of_a_large_batch_keep_float32_accuracy(rng, layout):
+    """78,400 positive squares per channel (a (100, 16, 28, 28) batch): the two-level sums stay within 1e-6 of
+    float64 (one running float32 sum drifts to about 1e-5 here)."""
+    x = (rng.standard_normal((100, 16, 784)) + 3).astype(np.float32)
+    if layout == "channels_last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 1)).reshape(-1, 16)
+    expected = np.square(x.astype(np.float64)).sum(axis=(0, 2) if x.ndim == 3 else 0)
+    got = kernels.channel_dots(x, x)
+    assert np.abs(got / expected - 1).max() < 1e-6
 
 
 @pytest.mark.parametrize("shape", [(100, 16, 784), (7, 3, 5), (13, 5, 1), (78400 // 49, 16, 1), (12, 4),
@@ -95,3 +130,24 @@ def test_per_channel_non_contiguous_arrays_are_broadcast(rng):
     np.testing.assert_array_equal(out, b + v[:, None])
     m = rng.standard_normal((8, 6))[:, ::2]
     np.testing.assert_array_equal(kernels.per_channel(np.multiply, m, v[:3]), m * v[:3])
+
+
+@pytest.mark.parametrize("shape", [(100, 16, 49), (50, 6), (9, 3, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batchnorm_forward_is_the_normalised_batch(rng, shape, dtype):
+    """y = gamma * (x - mean) / sqrt(var + eps) + beta with the batch's own mean and biased variance (float64)."""
+    x = (rng.standard_normal(shape) * 3 + 2).astype(dtype)
+    d = shape[1]
+    gamma, beta = rng.uniform(0.5, 1.5, d).astype(dtype), rng.standard_normal(d).astype(dtype)
+    y, xc, mu, var, std = kernels.batchnorm_forward(x, gamma, beta, 1e-6)
+    axes = (0, 2) if len(shape) == 3 else (0,)
+    x64 = x.astype(np.float64)
+    e_mu, e_var = x64.mean(axis=axes), x64.var(axis=axes)
+    per = (slice(None), None) if len(shape) == 3 else (slice(None),)
+    expected = gamma[per] * (x64 - e_mu[per]) / np.sqrt(e_var + 1e-6)[per] + beta[per]
+    assert y.dtype == xc.dtype == dtype and y.shape == xc.shape == shape
+    _close(y, expected, dtype, scale=10)
+    _close(xc, x64 - e_mu[per], dtype, scale=10)
+    _close(mu, e_mu, dtype, scale=10)
+    _close(var, e_var, dtype, scale=10)
+    _close(std, np.sqrt(e_var + 1e-6), dtype, scale=10)

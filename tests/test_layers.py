@@ -241,6 +241,24 @@ def test_batchnorm_calls_never_leak_into_each_other(rng, x_shape, gamma_size):
         np.testing.assert_array_equal(y1, kept)
 
 
+def test_batchnorm_keeps_its_centred_buffer_while_the_batch_shape_holds(rng):
+    """Train mode writes x - mean into the previous call's buffer (no fresh pages per step) when shape and dtype
+    match, and allocates anew when either changes; every result is a fresh layer's."""
+    layer = BatchNormalization(np.ones(3, dtype=np.float32), np.zeros(3, dtype=np.float32))
+    batches = [rng.standard_normal(shape).astype(dtype) for shape, dtype in
+               [((4, 3, 5, 5), np.float32), ((4, 3, 5, 5), np.float32), ((2, 3, 5, 5), np.float32),
+                ((2, 3, 5, 5), np.float64)]]
+    previous = None
+    for i, x in enumerate(batches):
+        dy = rng.standard_normal(x.shape).astype(x.dtype)
+        y, dx = layer.forward(x), layer.backward(dy)
+        fresh = BatchNormalization(np.ones(3, dtype=np.float32), np.zeros(3, dtype=np.float32))
+        np.testing.assert_array_equal(fresh.forward(x), y)
+        np.testing.assert_array_equal(fresh.backward(dy), dx)
+        assert (layer.xc is previous) == (i == 1)
+        previous = layer.xc
+
+
 def test_batchnorm_running_statistics_used_in_test_mode(rng):
     layer = BatchNormalization(np.ones(4), np.zeros(4), momentum=0.0)
     x = rng.standard_normal((8, 4)) * 3 + 2
@@ -302,11 +320,10 @@ def _bn_broadcast(x3, gamma, beta, dout3, eps):
     m = x3.shape[0] * x3.shape[2]
     mu = kernels.channel_sums(x3) / m
     xc = x3 - mu[:, None]
-    std = np.sqrt(kernels.channel_sums(xc * xc) / m + eps)
-    xn = xc / std[:, None]
-    out = xn * gamma[:, None] + beta[:, None]
-    dbeta, dgamma = kernels.channel_sums(dout3), kernels.channel_sums(xn * dout3)
-    dx = xn * (dgamma / m)[:, None]
+    std = np.sqrt(kernels.channel_dots(xc, xc) / m + eps)
+    out = xc * (gamma / std)[:, None] + beta[:, None]
+    dbeta, dgamma = kernels.channel_sums(dout3), kernels.channel_dots(xc, dout3) / std
+    dx = xc * (dgamma / (m * std))[:, None]
     dx += (dbeta / m)[:, None]
     dx = (dout3 - dx) * (gamma / std)[:, None]
     return out, dx, dgamma, dbeta
@@ -315,7 +332,10 @@ def _bn_broadcast(x3, gamma, beta, dout3, eps):
 @pytest.mark.parametrize("layout", ["nchw", "channels_last", "per_activation_2d", "per_activation_4d"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_batchnorm_is_bit_for_bit_the_broadcast_arithmetic(rng, layout, dtype):
-    """The whole-row element-wise passes change speed only: every output equals the broadcast formulas exactly."""
+    """The whole-row element-wise passes change speed only: every output equals the broadcast formulas exactly.
+    (Train mode scales xc by gamma / std once instead of forming xn = xc / std: that is the formula specified.)"""
+    from common import kernels
+
     n, c, h, w = 6, 4, 5, 3
     x = (rng.standard_normal((n, c, h, w)) * 2 + 0.5).astype(dtype)
     if layout == "channels_last":
@@ -344,6 +364,7 @@ def test_batchnorm_is_bit_for_bit_the_broadcast_arithmetic(rng, layout, dtype):
     # test mode: (x - running_mean) / sqrt(running_var + eps) * gamma + beta, backward dout * gamma / std
     test_out = layer.forward(x, False)
     std = np.sqrt(layer.running_var + layer.eps).astype(dtype)
-    expected = ((to3(x) - layer.running_mean.astype(dtype)[:, None]) / std[:, None]) * gamma[:, None] + beta[:, None]
-    np.testing.assert_array_equal(test_out, back(expected))
+    xn = (to3(x) - layer.running_mean.astype(dtype)[:, None]) / std[:, None]
+    np.testing.assert_array_equal(test_out, back(xn * gamma[:, None] + beta[:, None]))
     np.testing.assert_array_equal(layer.backward(dout), back(to3(dout) * (gamma / std)[:, None]))
+    np.testing.assert_array_equal(layer.dgamma, kernels.channel_dots(xn, to3(dout)))
