@@ -116,11 +116,22 @@ def _worker(side: str, workload: str, batch: int, threads: int) -> None:
     for line in sys.stdin:
         count = int(line.split()[1])
         times = []
+        faults = _minor_faults()
         for _ in range(count):
             start = time.perf_counter()
             step()
             times.append(time.perf_counter() - start)
-        print(json.dumps(times), flush=True)
+        faults = None if faults is None else _minor_faults() - faults
+        print(json.dumps({"times": times, "minor_faults": faults}), flush=True)
+
+
+def _minor_faults() -> int | None:
+    """This process's minor page faults so far (fresh memory touched for the first time); None where unknown."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 # --- the parent side ------------------------------------------------------------------------------------------
@@ -142,10 +153,14 @@ def _spawn(side: str, workload: str, batch: int, threads: int, baseline: str | N
     return proc, json.loads(line)
 
 
-def _ask(proc: subprocess.Popen, steps: int) -> list[float]:
+def _ask(proc: subprocess.Popen, steps: int) -> tuple[list[float], int | None]:
+    """Step times in seconds and the minor page faults they took (None from a worker that does not count)."""
     proc.stdin.write(f"run {steps}\n")
     proc.stdin.flush()
-    return json.loads(proc.stdout.readline())
+    answer = json.loads(proc.stdout.readline())
+    if isinstance(answer, list):  # a --baseline folder's older worker
+        return answer, None
+    return answer["times"], answer["minor_faults"]
 
 
 def _summary(seconds: list[float]) -> dict:
@@ -161,14 +176,16 @@ def compare(workload: str, rounds: int, steps: int, batch: int, threads: int, pa
     workers = {"ours": _spawn("ours", workload, batch, threads),
                "torch": _spawn("torch", workload, batch, threads, baseline)}
     times: dict[str, list[float]] = {"ours": [], "torch": []}
+    faults: dict[str, list[int | None]] = {"ours": [], "torch": []}
     ratios = []
     try:
         for r in range(rounds):
             medians = {}
             for side in (("ours", "torch") if r % 2 == 0 else ("torch", "ours")):
                 time.sleep(pause)  # let the other side's idle threads go to sleep first
-                got = _ask(workers[side][0], steps)
+                got, side_faults = _ask(workers[side][0], steps)
                 times[side] += got
+                faults[side].append(side_faults)
                 medians[side] = float(np.median(got))
             ratios.append(medians["ours"] / medians["torch"])
     finally:
@@ -178,6 +195,8 @@ def compare(workload: str, rounds: int, steps: int, batch: int, threads: int, pa
     return {"workload": workload, "batch": batch, "threads": threads, "rounds": rounds, "steps": steps,
             "ours": _summary(times["ours"]), "torch": _summary(times["torch"]),
             "ratio_per_round": ratios, "ratio_median": float(np.median(ratios)),
+            "faults_per_step": {side: None if None in got else sum(got) / (rounds * steps)
+                                for side, got in faults.items()},
             "ours_info": workers["ours"][1], "torch_info": workers["torch"][1]}
 
 
@@ -231,7 +250,10 @@ def main(argv: list[str] | None = None) -> list[dict] | None:
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end; ours: {rows[0]['ours_info']['blas']}; "
           f"compared with: {other} (column 'PyTorch')")
     for row in rows:
-        print(f"ours, {row['workload']}: {row['ours_info'].get('ours', 'BLAS threads')}")
+        faults = ", ".join(f"{name} {'?' if row['faults_per_step'][side] is None else round(row['faults_per_step'][side])}"
+                           for side, name in (("ours", "ours"), ("torch", "other")))
+        print(f"ours, {row['workload']}: {row['ours_info'].get('ours', 'BLAS threads')}; minor page faults per "
+              f"step: {faults}")
     _print(rows)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))

@@ -1,5 +1,6 @@
 """Element-wise and reduction kernels behind :mod:`common.layers` (re-exported by :mod:`common.kernels`): the
-same numbers as the plain NumPy expressions they replace, computed with fewer passes or fewer inner-loop calls.
+plain NumPy expressions they replace, computed with fewer passes or fewer inner-loop calls; the selects and
+``per_channel`` give the same bits, the sums (BLAS products with ones, ``channel_dots``) add in another order.
 ``tests/test_kernels.py`` and ``tests/test_elementwise.py`` check each against its one-line specification, bit for
 bit where it says so.
 """

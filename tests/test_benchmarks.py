@@ -80,3 +80,30 @@ def test_parallel_benchmark_times_every_way_in_its_own_process(capsys):
     assert set(found) == set(parallel.MODES) and all(len(v) == 1 and v[0] > 0 for v in found.values())
     printed = capsys.readouterr().out
     assert "SimpleConvNet, batch 4, quiet" in printed and "split over 2 threads" in printed
+
+
+def test_fair_benchmark_against_a_baseline_reports_times_and_page_faults(capsys):
+    """--baseline runs the other side from a folder's own `common` (here: this checkout), no PyTorch needed."""
+    from benchmarks import fair
+
+    rows = fair.main(["--only", "BatchNorm2d", "--rounds", "2", "--steps", "2", "--batch", "4", "--threads", "1",
+                      "--baseline", str(fair.REPO_ROOT)])
+    (row,) = rows
+    assert row["ours"]["n"] == row["torch"]["n"] == 4 and len(row["ratio_per_round"]) == 2
+    assert all(isinstance(v, float) and v >= 0 for v in row["faults_per_step"].values())
+    printed = capsys.readouterr().out
+    assert "minor page faults per step: ours " in printed and "BatchNorm2d" in printed
+
+
+def test_fair_reads_an_older_workers_bare_list_of_times():
+    import io
+
+    from benchmarks import fair
+
+    class Worker:
+        stdin = io.StringIO()
+        stdout = io.StringIO("[0.5, 0.25]\n" + json.dumps({"times": [0.1], "minor_faults": 7}) + "\n")
+
+    assert fair._ask(Worker, 2) == ([0.5, 0.25], None)
+    assert fair._ask(Worker, 1) == ([0.1], 7)
+    assert Worker.stdin.getvalue() == "run 2\nrun 1\n"
