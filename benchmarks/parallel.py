@@ -1,7 +1,8 @@
 """Two cores, three ways: one training step on one BLAS thread, on two BLAS threads, and split over two threads
 (``common.parallel.DataParallel``: a half batch per thread, one BLAS thread each); each way in a fresh process,
 the ways taking turns round by round. ``--busy`` runs it all beside one CPU-bound process (a core taken by
-another program); ``half`` times one half batch alone, the best the split step could do.
+another program); ``half`` times one half batch alone, the best the split step could do, and ``pair`` two half
+batches in two processes at once: what the machine itself takes from two busy cores.
 
     python -m benchmarks.parallel                         # DeepConvNet, 3 rounds x 12 steps
     python -m benchmarks.parallel --busy --rounds 1
@@ -22,12 +23,15 @@ from benchmarks.fair import REPO_ROOT
 
 __all__ = ["MODES", "main"]
 
+PAIR_START_S = 4.0  # "pair": seconds from launch until both processes start timing (imports and warm-up first)
+
 MODES = {"one": "1 BLAS thread", "blas2": "2 BLAS threads", "split2": "split over 2 threads (1 BLAS thread each)",
-         "half": "half the batch, 1 BLAS thread"}
+         "half": "half the batch, 1 BLAS thread", "pair": "half batches in 2 processes at once (slower)"}
 
 
-def _worker(mode: str, network_name: str, batch: int, steps: int) -> None:
-    """Time ``steps`` training steps (after one warm-up) and print their median in ms as JSON."""
+def _worker(mode: str, network_name: str, batch: int, steps: int, start_at: float | None = None) -> None:
+    """Time ``steps`` training steps (after one warm-up, and after wall-clock ``start_at`` if given, so that two
+    workers time the same seconds) and print their median in ms as JSON."""
     from benchmarks import networks
     from common.optimizer import Adam
     from common.parallel import DataParallel
@@ -40,20 +44,35 @@ def _worker(mode: str, network_name: str, batch: int, steps: int) -> None:
     if mode == "split2":
         network = DataParallel(network, 2)
     optimizer = Adam()
+    optimizer.update(network.params, network.gradient(x, t))  # warm-up
+    if start_at is not None:
+        time.sleep(max(0.0, start_at - time.time()))
     times = []
-    for _ in range(steps + 1):
+    for _ in range(steps):
         start = time.perf_counter()
         optimizer.update(network.params, network.gradient(x, t))
         times.append(time.perf_counter() - start)
-    print(json.dumps({"median_ms": 1000 * float(np.median(times[1:]))}))
+    print(json.dumps({"median_ms": 1000 * float(np.median(times))}))
 
 
 def _run(mode: str, network_name: str, batch: int, steps: int) -> float:
+    """The median step of ``mode`` in a fresh process; for "pair", two "half" processes started together (no
+    shared Python lock or address space, only the machine) and the slower one's median, as a split step waits
+    for its slower half."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
-    cmd = [sys.executable, "-m", "benchmarks.parallel", "--worker", mode, "--network", network_name,
-           "--batch", str(batch), "--steps", str(steps)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO_ROOT, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["median_ms"]
+    cmd = [sys.executable, "-m", "benchmarks.parallel", "--worker", "half" if mode == "pair" else mode,
+           "--network", network_name, "--batch", str(batch), "--steps", str(steps)]
+    if mode == "pair":  # both start timing together, once both have imported and warmed up
+        cmd += ["--start-at", str(time.time() + PAIR_START_S)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT)
+             for _ in range(2 if mode == "pair" else 1)]
+    medians = []
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, cmd, out)
+        medians.append(json.loads(out.strip().splitlines()[-1])["median_ms"])
+    return max(medians)
 
 
 def main(argv: list[str] | None = None) -> dict[str, list[float]] | None:
@@ -64,11 +83,12 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]] | None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--busy", action="store_true", help="beside one CPU-bound process")
     parser.add_argument("--worker", choices=tuple(MODES), default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--start-at", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if min(args.rounds, args.steps, args.batch - 1) < 1:
         parser.error("--rounds and --steps must be at least 1, --batch at least 2")
     if args.worker:
-        _worker(args.worker, args.network, args.batch, args.steps)
+        _worker(args.worker, args.network, args.batch, args.steps, args.start_at)
         return None
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
     try:
