@@ -132,11 +132,13 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: f
     for backward), mu, var (biased), std = sqrt(var + eps) per channel, (D,). gamma, beta (D,) or (D, 1).
     Four passes over x's size and two new arrays (xc, y): xn = xc / std is never formed, y is xc times one
     factor gamma / std plus beta; the variance is summed without a squared array (:func:`channel_dots`).
-    ``xc_out``: a C-contiguous array of x's shape and dtype to write xc into (a buffer kept between calls).
+    ``xc_out``: an array to write xc into (a buffer kept between calls), used when it is C-contiguous with x's
+    shape and dtype (else xc is a new array).
     """
     m = x.size // x.shape[1]
     mu = channel_sums(x) / m
-    xc = per_channel(np.subtract, x, mu, out=xc_out)
+    fits = xc_out is not None and xc_out.shape == x.shape and xc_out.dtype == x.dtype and xc_out.flags.c_contiguous
+    xc = per_channel(np.subtract, x, mu, out=xc_out if fits else None)
     var = channel_dots(xc, xc) / m
     std = np.sqrt(var + eps)
     y = per_channel(np.multiply, xc, np.reshape(gamma, -1) / std)

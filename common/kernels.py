@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from common.buffers import Workspace
 from common.elementwise import (
     batchnorm_dx,
     batchnorm_forward,
@@ -25,43 +26,25 @@ from common.elementwise import (
     scale_shift,
     zero_where,
 )
-from common.util import conv_output_size, pad_hw
+from common.pooling import (
+    max_pool_backward,
+    max_pool_forward,
+    max_pool_windows_backward,
+    max_pool_windows_forward,
+    offset_slice,
+    pool_windows,
+)
+from common.util import conv_output_size
 
-__all__ = [  # the element-wise kernels live in common.elementwise and are re-exported here
+__all__ = [  # the element-wise and pooling kernels live in common.elementwise and common.pooling, re-exported here
     "keep_where", "zero_where", "column_sums", "channel_sums", "channel_dots", "per_channel", "scale_shift",
     "batchnorm_forward", "batchnorm_dx",
     "Workspace", "offset_slice", "im2col_nhwc", "conv_forward", "conv_backward", "deconv_backward",
-    "max_pool_forward", "max_pool_backward",
+    "max_pool_forward", "max_pool_backward", "pool_windows", "max_pool_windows_forward", "max_pool_windows_backward",
 ]
 
 
-# --- scratch memory -------------------------------------------------------------------------------------------
-
-class Workspace:
-    """Scratch arrays a layer keeps between calls, by name, plus whatever its forward leaves for its backward.
-
-    Reusing big buffers saves the page faults of fresh allocations (tens of MB per step). A buffer is zeroed when
-    it is (re)allocated only, so a padded buffer whose interior alone is ever written keeps its zero border.
-    """
-
-    def __init__(self) -> None:
-        self.buffers: dict[str, np.ndarray] = {}
-        self.saved: dict[str, object] = {}
-
-    def get(self, name: str, shape: tuple[int, ...], dtype, order: str = "C") -> np.ndarray:
-        """The buffer ``name`` of this shape, dtype and memory order ("C" or "F"); new and zeroed if it changed."""
-        buf = self.buffers.get(name)
-        if buf is None or buf.shape != shape or buf.dtype != dtype or not buf.flags[f"{order}_CONTIGUOUS"]:
-            buf = self.buffers[name] = np.zeros(shape, dtype=dtype, order=order)
-        return buf
-
-
 # --- channels-last im2col ---------------------------------------------------------------------------------------
-
-def offset_slice(start: int, count: int, stride: int) -> slice:
-    """The positions start, start + stride, ..., ``count`` of them: kernel offset ``start`` of every window."""
-    return slice(start, start + stride * (count - 1) + 1, stride)
-
 
 def im2col_nhwc(xp: np.ndarray, filter_h: int, filter_w: int, stride: int = 1,
                 out: np.ndarray | None = None) -> np.ndarray:
@@ -274,65 +257,6 @@ def deconv_backward(dout: np.ndarray, x: np.ndarray, W: np.ndarray, stride: int,
         dw_col += col.T @ x2[rows]
     dW = np.ascontiguousarray(dw_col.reshape(fh, fw, c_out, c_in).transpose(3, 2, 0, 1))
     return dx.reshape(n, h, w, c_in).transpose(0, 3, 1, 2), dW
-
-
-# --- max pooling ------------------------------------------------------------------------------------------------
-
-def _pool_slices(pool_h: int, pool_w: int, stride: int, oh: int, ow: int):
-    """For every window offset (p, q), row-major: the (N, C, OH, OW) strided slice holding that offset of every
-    window."""
-    for p in range(pool_h):
-        for q in range(pool_w):
-            yield (slice(None), slice(None), offset_slice(p, oh, stride), offset_slice(q, ow, stride))
-
-
-def max_pool_forward(x: np.ndarray, pool_h: int, pool_w: int, stride: int, pad: int) -> np.ndarray:
-    """out[n, c, i, j] = max over the window (i*stride + p, j*stride + q) of x padded with -inf.
-
-    x (N, C, H, W) -> (N, C, OH, OW) in x's memory order: one ``np.maximum`` per window offset over strided
-    slices, never a window array. Specification: ``common.reference.max_pool_naive``. Memory: the output.
-    """
-    xp = pad_hw(x, pad, -np.inf)
-    oh = conv_output_size(xp.shape[2], pool_h, stride)
-    ow = conv_output_size(xp.shape[3], pool_w, stride)
-    out = None
-    for index in _pool_slices(pool_h, pool_w, stride, oh, ow):
-        out = np.copy(xp[index]) if out is None else np.maximum(out, xp[index], out=out)
-    return out
-
-
-def max_pool_backward(x: np.ndarray, out: np.ndarray, dout: np.ndarray, pool_h: int, pool_w: int, stride: int,
-                      pad: int) -> np.ndarray:
-    """dx (N, C, H, W): each window's dout goes to its first maximum (row-major window order), accumulated where
-    windows overlap.
-
-    For each window offset: hit = (that slice of x == out) and no earlier offset was hit; that slice of dx gets
-    dout where hit (a branch-free :func:`keep_where`). Without overlap (stride >= window) every slice is written
-    once, otherwise accumulated; when the windows tile the input exactly, dx is not zeroed first. Temporaries
-    are (N, C, OH, OW). Specification: ``max_pool_naive``'s argmax.
-    """
-    xp = pad_hw(x, pad, -np.inf)
-    d = np.empty_like(out)
-    np.copyto(d, dout)  # dout in the memory order of out (and x), so the loop below streams
-    overlap = stride < pool_h or stride < pool_w
-    h, w = xp.shape[2], xp.shape[3]
-    tiled = pool_h == pool_w == stride and h % stride == 0 and w % stride == 0  # every element in one window
-    dxp = np.empty_like(xp) if tiled else np.zeros_like(xp)  # tiled: the loop below writes every element
-    taken = None
-    for index in _pool_slices(pool_h, pool_w, stride, out.shape[2], out.shape[3]):
-        hit = xp[index] == out
-        if taken is None:
-            taken = hit
-        else:
-            hit &= ~taken
-            taken |= hit
-        if overlap:
-            dxp[index] += keep_where(hit, d)
-        else:
-            dxp[index] = keep_where(hit, d)
-    if pad == 0:
-        return dxp
-    return dxp[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]]
 
 
 def check_conv_input(x: np.ndarray, W: np.ndarray, stride: int, pad: int) -> None:

@@ -31,10 +31,8 @@ __all__ = ["np", "MulLayer", "AddLayer", "Relu", "Sigmoid", "Affine", "SoftmaxWi
 
 
 class Relu:
-    """max(0, x). ``backward`` returns a new array and never modifies ``dout`` (the book's did).
-
-    Both directions keep the memory order of their input, so channels-last activations stay channels-last.
-    """
+    """max(0, x). ``backward`` returns a new array and never modifies ``dout`` (the book's did). Both directions
+    keep the memory order of their input, so channels-last activations stay channels-last."""
 
     def __init__(self) -> None:
         self.mask: np.ndarray | None = None  # True where x <= 0, as in the book
@@ -271,8 +269,7 @@ class BatchNormalization:
             m = x3.shape[0] * x3.shape[2]
             if m == 0:
                 raise ValueError(f"BatchNormalization needs at least one sample to train, got input {x.shape}")
-            keep = self.xc if self.xc is not None and self.xc.shape == x3.shape and self.xc.dtype == x3.dtype else None
-            y, xc, mu, var, std = kernels.batchnorm_forward(x3, gamma, beta, self.eps, keep)
+            y, xc, mu, var, std = kernels.batchnorm_forward(x3, gamma, beta, self.eps, self.xc)  # xc: reused
             self.batch_size, self.xc, self.xn, self.std = m, xc, None, std
             self._update_running(mu, var)
             return self._from_3d(y)
@@ -284,12 +281,10 @@ class BatchNormalization:
 
     def _update_running(self, mu: np.ndarray, var: np.ndarray) -> None:
         """running = momentum * running + (1 - momentum) * batch, in place; skipped for a non-finite batch."""
-        if not (np.isfinite(mu).all() and np.isfinite(var).all()):
-            return
-        m = self.momentum
-        for running, batch in ((self.running_mean, mu), (self.running_var, var)):
-            running *= m
-            running += (1 - m) * batch
+        if np.isfinite(mu).all() and np.isfinite(var).all():
+            for running, batch in ((self.running_mean, mu), (self.running_var, var)):
+                running *= self.momentum
+                running += (1 - self.momentum) * batch
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout of the forward output's shape -> dx; sets dgamma and dbeta (gamma's shape)."""
@@ -368,10 +363,11 @@ class Convolution:
 class Pooling:
     """Max pooling over (pool_h, pool_w) windows. Padding (pad > 0) pads with -inf, so it never wins.
 
-    forward: x (N, C, H, W) -> (N, C, OH, OW), the maximum of each window, in x's memory order
-    (:func:`common.kernels.max_pool_forward`). pad may be at most half the window, so that every window holds at
-    least one real value. backward: each window's gradient goes to exactly one maximum (the first in row-major
-    window order), accumulated where windows overlap (:func:`common.kernels.max_pool_backward`).
+    forward: x (N, C, H, W) -> (N, C, OH, OW), the maximum of each window, in x's memory order. pad may be at
+    most half the window, so that every window holds at least one real value. backward: each window's gradient
+    goes to exactly one maximum (the first in row-major window order), accumulated where windows overlap.
+    Windows that tile a channels-last input (the book's 2x2 stride 2 after a convolution) go window-major,
+    keeping a window-major copy of x instead of x; others the offset loop (:mod:`common.pooling`, same numbers).
     """
 
     def __init__(self, pool_h: int, pool_w: int, stride: int = 2, pad: int = 0) -> None:
@@ -381,18 +377,23 @@ class Pooling:
                 f"Pooling {self.pool_h}x{self.pool_w} needs stride >= 1 and 0 <= pad <= half the window "
                 f"(a window of padding only has no maximum); got stride={stride}, pad={pad}"
             )
-        self.x: np.ndarray | None = None
-        self.out: np.ndarray | None = None
+        self.x = self.out = self.windows = None  # windows: x copied window-major (kernels.pool_windows), or None
+        self._work = kernels.Workspace()  # the window-major buffers, kept between calls
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if x.ndim != 4:
             raise ValueError(f"Pooling expects input (N, C, H, W), got shape {x.shape}")
         for size, window in ((x.shape[2], self.pool_h), (x.shape[3], self.pool_w)):
             conv_output_size(size, window, self.stride, self.pad)  # raises when the window does not fit
-        self.x = x
-        self.out = kernels.max_pool_forward(x, self.pool_h, self.pool_w, self.stride, self.pad)
+        window = (self.pool_h, self.pool_w, self.stride, self.pad)
+        self.windows = kernels.pool_windows(x, *window, self._work)  # None: the offset loop's route, keeps x
+        self.x, self.x_shape = (x if self.windows is None else None), x.shape
+        self.out = (kernels.max_pool_forward(x, *window) if self.windows is None
+                    else kernels.max_pool_windows_forward(self.windows))
         return self.out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout (N, C, OH, OW) -> dx (N, C, H, W)."""
+        if self.windows is not None:
+            return kernels.max_pool_windows_backward(self.windows, self.out, dout, self.x_shape, self._work)
         return kernels.max_pool_backward(self.x, self.out, dout, self.pool_h, self.pool_w, self.stride, self.pad)
