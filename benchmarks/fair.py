@@ -11,7 +11,9 @@ only one of them computes at any moment and both meet the same disturbances of a
 median and IQR of each side's step times over all rounds, and the ratio ours / PyTorch of each round's medians.
 
 ``--baseline DIR`` compares with another version of our library instead of PyTorch (before/after a change):
-DIR holds a complete ``common`` package, which the second worker imports in place of this one's.
+DIR holds a complete ``common`` package, which the second worker imports in place of this one's. Our workers
+(both, with --baseline) keep freed memory as the training scripts do (:mod:`common.allocator`); PyTorch's runs
+as PyTorch does by default.
 
 Workloads: a training step (backprop gradient + Adam) of TwoLayerNet, SimpleConvNet and DeepConvNet at batch
 100, and per-channel batch normalisation forward + backward on (100, 16, 28, 28) (BatchNorm2d).
@@ -47,6 +49,8 @@ def _ours(workload: str, batch: int):
     except ImportError:  # a --baseline version from before common.parallel
         def spread(network):
             return network
+    if workload != "TwoLayerNet":  # the chapter 7-8 scripts' setting; the MLP chapters keep glibc's defaults
+        _keep_freed_memory()
 
     if workload == "BatchNorm2d":
         rng = np.random.default_rng(0)
@@ -67,6 +71,17 @@ def _ours(workload: str, batch: int):
     step = networks.train_step(network, x, t)
     step.workers = getattr(network, "workers", 1)
     return step
+
+
+def _keep_freed_memory() -> None:
+    """What the training scripts do (``common.cli``, "large" workload): :mod:`common.allocator` of this checkout,
+    loaded by its path, so that a --baseline side (whose ``common`` may predate it) gets it too."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_fair_allocator", REPO_ROOT / "common" / "allocator.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.keep_freed_memory()
 
 
 def _torch(workload: str, batch: int):

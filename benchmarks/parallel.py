@@ -33,11 +33,13 @@ def _worker(mode: str, network_name: str, batch: int, steps: int, start_at: floa
     """Time ``steps`` training steps (after one warm-up, and after wall-clock ``start_at`` if given, so that two
     workers time the same seconds) and print their median in ms as JSON."""
     from benchmarks import networks
+    from common.allocator import keep_freed_memory
     from common.optimizer import Adam
     from common.parallel import DataParallel
     from common.threads import set_threads
 
     set_threads(2 if mode == "blas2" else 1)
+    keep_freed_memory()  # as the training scripts do
     spec = next(s for s in networks.NETWORKS if s.name == network_name)
     network = networks.build(spec)
     x, t = networks.batch(spec, batch // 2 if mode == "half" else batch)

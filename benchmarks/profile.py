@@ -123,4 +123,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 if __name__ == "__main__":
+    from common.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as the training scripts do (not in main(): a test calling it keeps its allocator)
     main()

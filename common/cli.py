@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from common.allocator import keep_freed_memory
 from common.plotting import add_figure_args, check_figure_target
 from common.threads import WORKLOADS, set_threads
 
@@ -87,7 +88,8 @@ class ScriptParser(argparse.ArgumentParser):
     destination (``--save`` / ``figures/``) right after parsing, before any work, and applies ``--threads``.
 
     ``workload`` ("small" or "large", see :mod:`common.threads`) picks the BLAS threads when ``--threads`` is not
-    given: 1 for the small products of chapters 3-6, the free cores for the convolutions of chapters 7-8.
+    given: 1 for the small products of chapters 3-6, the free cores for the convolutions of chapters 7-8; a
+    "large" script also keeps freed memory for reuse (:func:`common.allocator.keep_freed_memory`).
     """
 
     workload = "small"
@@ -100,6 +102,8 @@ class ScriptParser(argparse.ArgumentParser):
                 self.error(problem)
         if hasattr(parsed, "threads"):
             set_threads(parsed.threads, self.workload)
+        if self.workload == "large":
+            keep_freed_memory()
         return parsed
 
 
