@@ -35,6 +35,7 @@ __all__ = ["WORKLOADS", "main", "compare"]
 
 WORKLOADS = ("TwoLayerNet", "SimpleConvNet", "DeepConvNet", "BatchNorm2d")
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MALLOC_DEFAULT_ENV = "DLFS_FAIR_MALLOC_DEFAULT"  # set by --malloc-default for the workers
 
 
 # --- the worker side ------------------------------------------------------------------------------------------
@@ -49,7 +50,7 @@ def _ours(workload: str, batch: int):
     except ImportError:  # a --baseline version from before common.parallel
         def spread(network):
             return network
-    if workload != "TwoLayerNet":  # the chapter 7-8 scripts' setting; the MLP chapters keep glibc's defaults
+    if workload != "TwoLayerNet" and not os.environ.get(MALLOC_DEFAULT_ENV):  # the chapter 7-8 scripts' setting
         _keep_freed_memory()
 
     if workload == "BatchNorm2d":
@@ -124,6 +125,7 @@ def _worker(side: str, workload: str, batch: int, threads: int) -> None:
         step = _ours(workload, batch)
         workers = getattr(step, "workers", 1)
         info["ours"] = f"data parallel, {workers} workers x 1 BLAS thread" if workers > 1 else "BLAS threads"
+        info["ours"] += ", glibc malloc defaults" if os.environ.get(MALLOC_DEFAULT_ENV) else ""
         info["blas"] = blas_threads_info()  # after _ours: data parallelism sets BLAS to 1 thread per worker
     for _ in range(2):  # warm-up: allocations, thread start-up
         step()
@@ -151,10 +153,14 @@ def _minor_faults() -> int | None:
 
 # --- the parent side ------------------------------------------------------------------------------------------
 
-def _spawn(side: str, workload: str, batch: int, threads: int, baseline: str | None = None):
+def _spawn(side: str, workload: str, batch: int, threads: int, baseline: str | None = None,
+           malloc_default: bool = False):
     """Start one worker; returns (process, its info line). ``baseline``: a folder whose ``common`` package the
-    worker imports first (the worker then times our code, from that folder)."""
+    worker imports first (the worker then times our code, from that folder). ``malloc_default``: our worker
+    leaves glibc's malloc settings alone."""
     env = dict(os.environ)
+    if malloc_default:
+        env[MALLOC_DEFAULT_ENV] = "1"
     env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [baseline, str(REPO_ROOT), env.get("PYTHONPATH")]))
     cmd = [sys.executable, "-m", "benchmarks.fair", "--worker", "ours" if baseline else side, "--only", workload,
@@ -185,11 +191,11 @@ def _summary(seconds: list[float]) -> dict:
 
 
 def compare(workload: str, rounds: int, steps: int, batch: int, threads: int, pause: float = 0.05,
-            baseline: str | None = None) -> dict:
+            baseline: str | None = None, malloc_default: bool = False) -> dict:
     """Alternate ``rounds`` rounds of ``steps`` steps between our worker and PyTorch's (or the ``baseline``
-    version's, reported under "torch"); summarise both."""
-    workers = {"ours": _spawn("ours", workload, batch, threads),
-               "torch": _spawn("torch", workload, batch, threads, baseline)}
+    version's, reported under "torch"); summarise both. ``malloc_default``: see :func:`_spawn` (our sides)."""
+    workers = {"ours": _spawn("ours", workload, batch, threads, malloc_default=malloc_default),
+               "torch": _spawn("torch", workload, batch, threads, baseline, malloc_default and baseline is not None)}
     times: dict[str, list[float]] = {"ours": [], "torch": []}
     faults: dict[str, list[int | None]] = {"ours": [], "torch": []}
     ratios = []
@@ -237,6 +243,8 @@ def main(argv: list[str] | None = None) -> list[dict] | None:
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--baseline", default=None,
                         help="compare with the `common` package in this folder instead of PyTorch (before/after)")
+    parser.add_argument("--malloc-default", action="store_true",
+                        help="our workers keep glibc's default malloc settings (to measure common.allocator)")
     parser.add_argument("--worker", choices=["ours", "torch"], default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     from common.threads import policy_threads
@@ -260,7 +268,8 @@ def main(argv: list[str] | None = None) -> list[dict] | None:
         threads = args.threads or policy_threads("small" if workload == "TwoLayerNet" else "large")
         steps = args.steps or (20 if small else 5)
         print(f"{workload}: {args.rounds} rounds x {steps} steps, {threads} threads ...", flush=True)
-        rows.append(compare(workload, args.rounds, steps, args.batch, threads, baseline=args.baseline))
+        rows.append(compare(workload, args.rounds, steps, args.batch, threads, baseline=args.baseline,
+                            malloc_default=args.malloc_default))
     other = f"baseline {args.baseline}" if args.baseline else f"PyTorch {rows[0]['torch_info']['torch']}"
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end; ours: {rows[0]['ours_info']['blas']}; "
           f"compared with: {other} (column 'PyTorch')")

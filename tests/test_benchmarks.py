@@ -82,13 +82,18 @@ def test_parallel_benchmark_times_every_way_in_its_own_process(capsys):
     assert "SimpleConvNet, batch 4, quiet" in printed and "split over 2 threads" in printed
 
 
-def test_fair_benchmark_against_a_baseline_reports_times_and_page_faults(capsys):
-    """--baseline runs the other side from a folder's own `common` (here: this checkout), no PyTorch needed."""
+@pytest.mark.parametrize("malloc_default", [False, True])
+def test_fair_benchmark_against_a_baseline_reports_times_and_page_faults(capsys, malloc_default):
+    """--baseline runs the other side from a folder's own `common` (here: this checkout), no PyTorch needed;
+    --malloc-default leaves both of our workers on glibc's malloc settings, and they say so."""
     from benchmarks import fair
 
     rows = fair.main(["--only", "BatchNorm2d", "--rounds", "2", "--steps", "2", "--batch", "4", "--threads", "1",
-                      "--baseline", str(fair.REPO_ROOT)])
+                      "--baseline", str(fair.REPO_ROOT)] + (["--malloc-default"] if malloc_default else []))
     (row,) = rows
+    for side in ("ours_info", "torch_info"):
+        assert ("glibc malloc defaults" in row[side]["ours"]) == malloc_default
+    assert fair.MALLOC_DEFAULT_ENV not in __import__("os").environ
     assert row["ours"]["n"] == row["torch"]["n"] == 4 and len(row["ratio_per_round"]) == 2
     assert all(isinstance(v, float) and v >= 0 for v in row["faults_per_step"].values())
     printed = capsys.readouterr().out
