@@ -108,3 +108,20 @@ def test_layer_goes_window_major_on_channels_last_input_and_drops_x(rng, monkeyp
     _same_bits(out, expected)
     _same_bits(dx, kernels.max_pool_backward(x, expected, dout, 2, 2, 2, 0))
     assert dx.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+@pytest.mark.parametrize("window, size", [(2, (6, 6)), (2, (7, 5)), (3, (6, 9))])
+def test_window_route_gradient_check(rng, window, size):
+    """float64 numerical gradient with a random upstream gradient, through the window-major route (distinct values,
+    so no window has a tie that a small step would flip)."""
+    from gradcheck import check_layer_grad, distinct_values
+
+    layer = Pooling(window, window, stride=window)
+    x = channels_last(distinct_values((2, 3) + size, rng))
+    layer.forward(x)
+    assert layer.windows is not None
+
+    def backward(dy):
+        return layer.backward(dy), {}
+
+    check_layer_grad(layer.forward, backward, x, rng=rng)
