@@ -34,7 +34,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         help="where to write the results (default bench_results/<timestamp>.json)")
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS and PyTorch threads (default: NumPy's BLAS threads, but no more than the cores "
-                             "free now, i.e. CPU count minus the load average)")
+                             "free now, common.threads.free_cores)")
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds per case (default 20, quick 3)")
     parser.add_argument("--batch", type=int, default=100, help="batch size of the networks (default 100)")
     parser.add_argument("--layer-batch", type=int, default=None,

@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+from common.threads import free_cores  # the library's policy: the cores other work leaves free now
+
 __all__ = ["blas_info", "blas_threads", "free_cores", "limit_blas_threads", "openblas_env", "gemm_peak",
            "system_info"]
 
@@ -31,20 +33,6 @@ def blas_threads() -> int | None:
     """Threads NumPy's BLAS uses now (None when threadpoolctl is missing)."""
     info = blas_info()
     return info[0]["num_threads"] if info else None
-
-
-def free_cores() -> int:
-    """Cores not busy with other processes now: CPU count minus the 1-minute load average, at least 1.
-
-    Running more BLAS threads than free cores makes a thread wait for a descheduled sibling at every
-    synchronisation; on the 2-core machines that made products up to 20x (and at times 100x) slower.
-    """
-    cpus = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        return cpus
-    return max(1, min(cpus, int(cpus - load + 0.5)))
 
 
 def limit_blas_threads(threads: int | None):

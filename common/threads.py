@@ -7,7 +7,7 @@ training iterations 3.1 s quiet, 8.0 s with one busy core at 2 threads, 3.3 s at
 networks of chapters 7-8 do gain from every free core.
 
 The policy (:func:`policy_threads`): ``"small"`` workloads (chapters 3-6) use 1 thread; ``"large"`` ones
-(chapters 7-8) use the cores that are free now (CPU count minus the 1-minute load average, at least 1).
+(chapters 7-8) use the cores that are free now (:func:`free_cores`, at least 1).
 
 Thread counts are set through ``threadpoolctl`` (a dependency, see the README); when it is not installed every
 function here is a no-op that reports ``None`` (``OPENBLAS_NUM_THREADS=N`` set before starting Python still
@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 
-__all__ = ["WORKLOADS", "available", "blas_threads", "blas_threads_info", "free_cores", "limit_threads",
+__all__ = ["WORKLOADS", "available", "blas_threads", "blas_threads_info", "busy_cpus", "free_cores", "limit_threads",
            "policy_threads", "set_threads"]
 
 WORKLOADS = ("small", "large")
@@ -69,14 +70,47 @@ def blas_threads_info() -> str:
                      f"{p.get('num_threads')} threads" for p in pools)
 
 
-def free_cores() -> int:
-    """Cores not busy with other processes now: CPU count minus the 1-minute load average (rounded), at least 1."""
-    cpus = os.cpu_count() or 1
+_PROC_STAT = "/proc/stat"  # Linux: CPU time ticks since boot, first line summed over all CPUs
+
+
+def busy_cpus(interval: float = 0.2) -> float | None:
+    """CPUs kept busy by other work over the next ``interval`` seconds (Linux), e.g. 1.0 for one busy core.
+
+    Reads the CPU time counters of ``/proc/stat`` before and after sleeping ``interval`` (so the caller itself is
+    not counted): (1 - idle share of the window) * CPU count. None where they cannot be read (other systems).
+    """
+    def ticks() -> tuple[int, int]:
+        with open(_PROC_STAT, encoding="ascii") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
+        return sum(fields), fields[3] + fields[4]
+
     try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):
-        return cpus
-    return max(1, min(cpus, int(cpus - load + 0.5)))
+        total0, idle0 = ticks()
+        time.sleep(interval)
+        total1, idle1 = ticks()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total1 <= total0:
+        return None
+    return (1.0 - (idle1 - idle0) / (total1 - total0)) * (os.cpu_count() or 1)
+
+
+def free_cores() -> int:
+    """Cores not busy with other processes now: CPU count minus the busy CPUs, rounded, at least 1.
+
+    The busy CPUs are :func:`busy_cpus` (a 0.2 s sample) where it can be read, else the 1-minute load average. The
+    load average lags: right after another job ends it still counts that job (a quiet 2-core machine reads 1 free
+    core for about 80 s, so a training started then ran on one thread throughout), and a job started a few
+    seconds ago barely shows in it. Where neither can be read, every core counts as free.
+    """
+    cpus = os.cpu_count() or 1
+    busy = busy_cpus()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except (OSError, AttributeError):
+            return cpus
+    return max(1, min(cpus, int(cpus - busy + 0.5)))
 
 
 def _check_threads(n) -> int:
