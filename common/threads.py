@@ -99,8 +99,8 @@ def free_cores() -> int:
     """Cores not busy with other processes now: CPU count minus the busy CPUs, rounded, at least 1.
 
     The busy CPUs are :func:`busy_cpus` (a 0.2 s sample) where it can be read, else the 1-minute load average. The
-    load average lags: right after another job ends it still counts that job (a quiet 2-core machine reads 1 free
-    core for about 80 s, so a training started then ran on one thread throughout), and a job started a few
+    load average lags: right after another job ends it still counts that job (a quiet 2-core machine read 1 free
+    core for about a minute, so a training started then ran on one thread throughout), and a job started a few
     seconds ago barely shows in it. Where neither can be read, every core counts as free.
     """
     cpus = os.cpu_count() or 1
