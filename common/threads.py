@@ -73,7 +73,7 @@ def blas_threads_info() -> str:
 _PROC_STAT = "/proc/stat"  # Linux: CPU time ticks since boot, first line summed over all CPUs
 
 
-def busy_cpus(interval: float = 0.2) -> float | None:
+def busy_cpus(interval: float = 0.1) -> float | None:
     """CPUs kept busy by other work over the next ``interval`` seconds (Linux), e.g. 1.0 for one busy core.
 
     Reads the CPU time counters of ``/proc/stat`` before and after sleeping ``interval`` (so the caller itself is
@@ -98,7 +98,7 @@ def busy_cpus(interval: float = 0.2) -> float | None:
 def free_cores() -> int:
     """Cores not busy with other processes now: CPU count minus the busy CPUs, rounded, at least 1.
 
-    The busy CPUs are :func:`busy_cpus` (a 0.2 s sample) where it can be read, else the 1-minute load average. The
+    The busy CPUs are :func:`busy_cpus` (a 0.1 s sample) where it can be read, else the 1-minute load average. The
     load average lags: right after another job ends it still counts that job (a quiet 2-core machine read 1 free
     core for about a minute, so a training started then ran on one thread throughout), and a job started a few
     seconds ago barely shows in it. Where neither can be read, every core counts as free.

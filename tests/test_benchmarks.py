@@ -4,6 +4,7 @@ the benchmarks time are checked against their plain references in tests/test_ker
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -112,3 +113,16 @@ def test_fair_reads_an_older_workers_bare_list_of_times():
     assert fair._ask(Worker, 2) == ([0.5, 0.25], None)
     assert fair._ask(Worker, 1) == ([0.1], 7)
     assert Worker.stdin.getvalue() == "run 2\nrun 1\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "getloadavg"), reason="needs a load average")
+def test_thread_policy_benchmark_prints_both_readings(capsys):
+    from benchmarks import thread_policy
+
+    thread_policy.main(["--busy", "1", "--seconds", "0.2", "--every", "0", "--readings", "2"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("1 busy processes ran 0 s and stopped")
+    assert len(lines) == 3
+    for line in lines[1:]:
+        assert "load average" in line and "free by the load average" in line and "free_cores() " in line
+        assert 1 <= int(line.rsplit(" ", 1)[1]) <= (os.cpu_count() or 1)
