@@ -100,7 +100,7 @@ def free_cores() -> int:
 
     The busy CPUs are :func:`busy_cpus` (a 0.1 s sample) where it can be read, else the 1-minute load average. The
     load average lags: right after another job ends it still counts that job (a quiet 2-core machine read 1 free
-    core for about a minute, so a training started then ran on one thread throughout), and a job started a few
+    core for 80 s, so a training started then ran on one thread throughout), and a job started a few
     seconds ago barely shows in it. Where neither can be read, every core counts as free.
     """
     cpus = os.cpu_count() or 1
