@@ -69,7 +69,9 @@ class DataParallel:
 
     ``gradient(x, t)``: x (N, ...) split into ``workers`` contiguous parts of N // workers or one more samples;
     returns {name: gradient} of the whole batch's mean loss, and leaves that loss in ``last_layer.loss``.
-    Every other attribute (predict, accuracy, loss, params, layers, save_params, ...) is the network's own.
+    ``predict(x)`` (inference mode) splits the same way and returns the parts' scores (N, K) in order, so
+    :func:`common.network.batched_accuracy` and the Trainer's evaluations use every worker too.
+    Every other attribute (accuracy, loss, params, layers, save_params, ...) is the network's own.
     """
 
     def __init__(self, network, workers: int = 2) -> None:
@@ -110,8 +112,7 @@ class DataParallel:
             raise ValueError(f"DataParallel.gradient: {n} inputs but {len(t)} targets")
         if self._pool is None or n < self.workers:
             return self.network.gradient(x, t)
-        bounds = np.linspace(0, n, self.workers + 1).round().astype(int)
-        parts = [(x[a:b], t[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        parts = [(x[a:b], t[a:b]) for a, b in self._bounds(n)]
         futures = [self._pool.submit(c.gradient, xi, ti) for c, (xi, ti) in zip(self.copies, parts, strict=True)]
         results = [f.result() for f in futures]
         weights = [len(xi) / n for xi, _ in parts]
@@ -124,3 +125,18 @@ class DataParallel:
         losses = [float(c.last_layer.loss) for c in self.copies]
         self.network.last_layer.loss = sum(w * loss for w, loss in zip(weights, losses, strict=True))
         return grads
+
+    def predict(self, x: np.ndarray, train_flg: bool = False) -> np.ndarray:
+        """Scores (N, K) of x (N, ...): in inference mode the parts run on the workers at once (each sample's scores
+        are what the network itself gives it, up to float rounding); in training mode (dropout drawing masks) and
+        for fewer samples than workers, the network's own ``predict`` on the whole batch."""
+        n = len(x)
+        if train_flg or self._pool is None or n < self.workers:
+            return self.network.predict(x, train_flg) if train_flg else self.network.predict(x)
+        futures = [self._pool.submit(c.predict, x[a:b]) for c, (a, b) in zip(self.copies, self._bounds(n), strict=True)]
+        return np.concatenate([f.result() for f in futures])
+
+    def _bounds(self, n: int) -> list[tuple[int, int]]:
+        """(start, stop) of each worker's contiguous part of n samples: n // workers or one more each."""
+        edges = np.linspace(0, n, self.workers + 1).round().astype(int)
+        return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]

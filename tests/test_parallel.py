@@ -9,6 +9,7 @@ from ch07_cnn.simple_convnet import SimpleConvNet
 from ch08_deep.deep_convnet import DeepConvNet
 from common.layers import Dropout
 from common.multi_layer_net_extend import MultiLayerNetExtend
+from common.network import batched_accuracy
 from common.optimizer import Adam
 from common.parallel import DataParallel
 
@@ -53,7 +54,7 @@ def test_updates_reach_every_copy_and_training_matches_one_copy():
     assert split.copies[1].layers["Conv1"].W is split.params["W1"]
     for key, p in plain.params.items():
         np.testing.assert_allclose(split.params[key], p, rtol=1e-9, atol=1e-12)
-    np.testing.assert_array_equal(split.predict(x[:3]), split.network.predict(x[:3]))
+    np.testing.assert_allclose(split.predict(x[:3]), split.network.predict(x[:3]), rtol=1e-12, atol=1e-14)
 
 
 def test_dropout_masks_are_reproducible_and_differ_between_copies():
@@ -113,3 +114,53 @@ def test_spread_splits_only_networks_it_can(monkeypatch):
     assert parallel.spread(plain, 2) is plain and calls == [1]  # not a network: left alone, threads untouched
     monkeypatch.setattr(parallel, "set_threads", lambda n: None)  # threads not controllable
     assert parallel.spread(net, 2) is net
+
+
+def _record_predict_calls(split: DataParallel) -> list[tuple[int, int, bool]]:
+    """Wrap every copy's predict to record (copy index, samples, train_flg) of each call."""
+    calls = []
+    for k, net in enumerate(split.copies):
+        def spy(x, train_flg=False, _k=k, _original=net.predict):
+            calls.append((_k, len(x), bool(train_flg)))
+            return _original(x, train_flg)
+        net.predict = spy
+    return calls
+
+
+@pytest.mark.parametrize("workers, n, sizes", [(2, 10, [5, 5]), (3, 7, [2, 3, 2]), (4, 4, [1, 1, 1, 1])])
+def test_predict_splits_the_batch_over_the_workers_and_equals_the_network(workers, n, sizes):
+    x, t = _batch(n, seed=4)
+    plain = _small_convnet()
+    expected = plain.predict(x)
+    split = DataParallel(_small_convnet(), workers)
+    calls = _record_predict_calls(split)
+    scores = split.predict(x)
+    assert sorted(calls) == [(k, size, False) for k, size in enumerate(sizes)]
+    assert scores.shape == expected.shape == (n, 10) and scores.dtype == expected.dtype
+    np.testing.assert_allclose(scores, expected, rtol=1e-12, atol=1e-14)
+    calls.clear()
+    assert batched_accuracy(split, x, t, batch_size=n) == batched_accuracy(plain, x, t, batch_size=n)
+    assert [size for _, size, _ in sorted(calls)] == sizes
+
+
+def test_predict_in_training_mode_or_on_a_tiny_batch_is_the_networks_own():
+    """Training mode (dropout's masks) and fewer samples than workers: one call of the network itself, whole batch."""
+    x, _ = _batch(5, seed=5)
+    plain, split = _small_convnet(), DataParallel(_small_convnet(), 2)
+    calls = _record_predict_calls(split)
+    np.testing.assert_array_equal(split.predict(x, train_flg=True), plain.predict(x, train_flg=True))
+    np.testing.assert_array_equal(split.predict(x[:1]), plain.predict(x[:1]))
+    assert calls == [(0, 5, True), (0, 1, False)]
+
+
+def test_a_split_float32_deepconvnet_predicts_the_same_classes():
+    x, t = _batch(12, seed=6, dtype=np.float32)
+    np.random.seed(7)  # the weights come from NumPy's global generator
+    plain = DeepConvNet(dtype=np.float32)
+    np.random.seed(7)
+    split = DataParallel(DeepConvNet(dtype=np.float32), 2)
+    expected = plain.predict(x)
+    scores = split.predict(x)
+    assert scores.dtype == np.float32
+    np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(scores.argmax(axis=1), expected.argmax(axis=1))
