@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         if i:
             time.sleep(args.every)
         load = os.getloadavg()[0]
-        by_load = max(1, min(cpus, int(cpus - load + 0.5)))
+        by_load = free_cores(busy=load)
         busy = busy_cpus()
         sample = "n/a" if busy is None else f"{busy:.2f}"
         print(f"{time.perf_counter() - start:6.1f} s later: load average {load:.2f} -> {by_load} free by the load "

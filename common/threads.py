@@ -95,16 +95,17 @@ def busy_cpus(interval: float = 0.1) -> float | None:
     return (1.0 - (idle1 - idle0) / (total1 - total0)) * (os.cpu_count() or 1)
 
 
-def free_cores() -> int:
+def free_cores(busy: float | None = None) -> int:
     """Cores not busy with other processes now: CPU count minus the busy CPUs, rounded, at least 1.
 
-    The busy CPUs are :func:`busy_cpus` (a 0.1 s sample) where it can be read, else the 1-minute load average. The
-    load average lags: right after another job ends it still counts that job (a quiet 2-core machine read 1 free
-    core for 80 s, so a training started then ran on one thread throughout), and a job started a few
-    seconds ago barely shows in it. Where neither can be read, every core counts as free.
+    The busy CPUs are ``busy`` when given, else :func:`busy_cpus` (a 0.1 s sample) where it can be read, else the
+    1-minute load average. The load average lags: right after another job ends it still counts that job (a quiet
+    2-core machine read 1 free core for 80 s, so a training started then ran on one thread throughout), and a job
+    started a few seconds ago barely shows in it. Where neither can be read, every core counts as free.
     """
     cpus = os.cpu_count() or 1
-    busy = busy_cpus()
+    if busy is None:
+        busy = busy_cpus()
     if busy is None:
         try:
             busy = os.getloadavg()[0]

@@ -67,6 +67,19 @@ def test_free_cores_trusts_the_sample_over_the_lagging_load_average(monkeypatch,
     assert threads.free_cores() == expected
 
 
+@pytest.mark.parametrize("busy, expected", [(0.0, 4), (1.49, 3), (1.51, 2), (7.0, 1)])
+def test_free_cores_of_a_given_reading_takes_no_sample(monkeypatch, busy, expected):
+    """benchmarks.thread_policy applies the rule to a load average it read itself."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+
+    def no_sampling():
+        raise AssertionError("a given reading needs no sample")
+
+    monkeypatch.setattr(threads, "busy_cpus", no_sampling)
+    monkeypatch.setattr(os, "getloadavg", no_sampling)
+    assert threads.free_cores(busy=busy) == expected
+
+
 def test_free_cores_without_any_reading_counts_every_core(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 3)
     monkeypatch.setattr(threads, "busy_cpus", lambda: None)
